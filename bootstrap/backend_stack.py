@@ -1,0 +1,164 @@
+"""The ``bootstrap`` stack: the S3 bucket (and optional DynamoDB table) that hold every other
+stack's Terraform state. Its own state is local: it cannot live in a bucket it creates."""
+
+from __future__ import annotations
+
+from constructs import Construct
+from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+)
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+
+from core.config import BackendConfig
+
+BOOTSTRAP_STACK_NAME = "bootstrap"
+# Relative to the stack's working directory (cdktf.out/stacks/bootstrap): the repository's
+# bootstrap/ folder, which survives `cdktf synth` wiping cdktf.out. Git ignores *.tfstate.
+BOOTSTRAP_STATE_PATH = "../../../bootstrap/terraform.tfstate"
+
+
+class BootstrapStack(TerraformStack):
+    def __init__(self, scope: Construct, *, backend: BackendConfig) -> None:
+        super().__init__(scope, BOOTSTRAP_STACK_NAME)
+        AwsProvider(
+            self, "aws",
+            region=backend.aws_region,
+            default_tags=[AwsProviderDefaultTags(tags=backend.default_tags)],
+        )
+        LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
+
+        # Losing this bucket loses every environment's state: Terraform refuses to destroy it.
+        keep = TerraformResourceLifecycle(prevent_destroy=True)
+        bucket = S3Bucket(self, "state-bucket", bucket=backend.state_bucket_name, lifecycle=keep)
+        S3BucketVersioningA(
+            self, "state-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "state-bucket-encryption",
+            bucket=bucket.id,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms",
+                    )
+                ),
+                bucket_key_enabled=True,
+            )],
+        )
+        public_access_block = S3BucketPublicAccessBlock(
+            self, "state-bucket-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self, "state-bucket-ownership",
+            bucket=bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketLifecycleConfiguration(
+            self, "state-bucket-lifecycle",
+            bucket=bucket.id,
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="expire-old-state-versions",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=backend.noncurrent_version_expiration_days,
+                    )
+                ],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=7,
+                    )
+                ],
+            )],
+        )
+        tls_only = DataAwsIamPolicyDocument(
+            self, "state-bucket-tls-only",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[bucket.arn, f"{bucket.arn}/*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="Bool", variable="aws:SecureTransport", values=["false"],
+                    )],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyOutdatedTls",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[bucket.arn, f"{bucket.arn}/*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="NumericLessThan", variable="s3:TlsVersion", values=["1.2"],
+                    )],
+                ),
+            ],
+        )
+        # A bucket policy written while the public access block is still being applied can be
+        # rejected; ordering them avoids a flaky first apply.
+        S3BucketPolicy(
+            self, "state-bucket-policy",
+            bucket=bucket.id,
+            policy=tls_only.json,
+            depends_on=[public_access_block],
+        )
+        TerraformOutput(self, "state_bucket_name", value=bucket.bucket)
+        TerraformOutput(self, "state_region", value=backend.aws_region)
+
+        if backend.uses_lock_table:
+            table = DynamodbTable(
+                self, "lock-table",
+                name=backend.lock_table_name,
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="LockID",
+                attribute=[DynamodbTableAttribute(name="LockID", type="S")],
+                point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+                server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+                deletion_protection_enabled=True,
+                lifecycle=keep,
+            )
+            TerraformOutput(self, "lock_table_name", value=table.name)

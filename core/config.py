@@ -1,0 +1,590 @@
+"""Configuration: the one place where user files are read and validated.
+
+Two kinds of file, both TOML:
+
+* ``backend.toml`` at the repository root: the Terraform state backend, written once and shared
+  by the ``bootstrap`` stack and every environment stack.
+* ``environments/<name>.toml``: one per environment; each file becomes a stack named ``<name>``.
+
+Keys use the seed's Terraform variable names. Every problem found in every file is collected and
+reported at once as a :class:`ConfigError`, before any construct is built, so a mistake never
+produces a half-written ``cdktf.out``. Constructs never read files; they receive the frozen
+objects built here.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import difflib
+import ipaddress
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+BACKEND_FILE = "backend.toml"
+ENVIRONMENTS_DIR = "environments"
+RESERVED_STACK_NAMES = frozenset({"bootstrap"})
+
+NAT_GATEWAY_MODES = ("none", "single", "per_az")
+STATE_LOCKING_MODES = ("dynamodb", "lockfile")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+
+def _fargate_memory_by_cpu() -> dict[int, tuple[int, ...]]:
+    # Fargate task sizes (Linux), from the ECS developer guide's "Task CPU and memory" table.
+    return {
+        256: (512, 1024, 2048),
+        512: tuple(range(1024, 4096 + 1, 1024)),
+        1024: tuple(range(2048, 8192 + 1, 1024)),
+        2048: tuple(range(4096, 16384 + 1, 1024)),
+        4096: tuple(range(8192, 30720 + 1, 1024)),
+        8192: tuple(range(16384, 61440 + 1, 4096)),
+        16384: tuple(range(32768, 122880 + 1, 8192)),
+    }
+
+
+FARGATE_MEMORY_BY_CPU = _fargate_memory_by_cpu()
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+_STACK_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_ACM_ARN_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$"
+)
+
+
+class ConfigError(Exception):
+    """Every problem found in the configuration, one line each, naming file and key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _problem(source: str, key: str, message: str) -> str:
+    return f"{source}: {key}: {message}"
+
+
+# --------------------------------------------------------------------------------------------
+# Schemas. A field's annotation is its type in the file; ``metadata["doc"]`` is its one-line
+# description (rendered in the README's reference table); fields without a default are required.
+# --------------------------------------------------------------------------------------------
+
+
+def standard_tags(extra: Mapping[str, str], *, environment: str) -> dict[str, str]:
+    """Tags on every resource (AWS provider default_tags); user tags cannot override them."""
+    return {**extra, "Project": "litellm", "Environment": environment, "ManagedBy": "cdktf"}
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """``backend.toml``: where every stack keeps its Terraform state."""
+
+    aws_region: str = field(metadata=_doc("Region of the state bucket and lock table."))
+    state_bucket_name: str = field(
+        metadata=_doc("Globally unique S3 bucket for Terraform state (seed name).")
+    )
+    lock_table_name: str = field(
+        default="litellm-terraform-locks",
+        metadata=_doc("DynamoDB lock table (seed name); used when state_locking = \"dynamodb\"."),
+    )
+    state_locking: str = field(
+        default="dynamodb",
+        metadata=_doc("\"dynamodb\" (lock table) or \"lockfile\" (S3 native lock, Terraform >= 1.10)."),
+    )
+    state_key_prefix: str = field(
+        default="litellm",
+        metadata=_doc("Prefix of every environment's state object key: <prefix>/<env>/terraform.tfstate."),
+    )
+    noncurrent_version_expiration_days: int = field(
+        default=90,
+        metadata=_doc("Days an overwritten state version is kept before S3 expires it."),
+    )
+    tags: Mapping[str, str] = field(
+        default_factory=dict, metadata=_doc("Extra tags on the backend resources.")
+    )
+
+    @property
+    def uses_lock_table(self) -> bool:
+        return self.state_locking == "dynamodb"
+
+    def state_key(self, stack_name: str) -> str:
+        return f"{self.state_key_prefix}/{stack_name}/terraform.tfstate"
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        return standard_tags(self.tags, environment="shared")
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """``environments/<name>.toml``: one deployable environment."""
+
+    aws_region: str = field(metadata=_doc("AWS region of the environment."))
+    availability_zones: tuple[str, ...] = field(
+        metadata=_doc("At least two AZs of aws_region; one public and one private subnet each.")
+    )
+    environment: str = field(
+        default="", metadata=_doc("Environment name used in resource names and tags (default: file name).")
+    )
+    name_prefix: str = field(
+        default="litellm", metadata=_doc("Prefix of every resource name: <name_prefix>-<environment>-...")
+    )
+    tags: Mapping[str, str] = field(
+        default_factory=dict, metadata=_doc("Extra tags on every resource (provider default tags).")
+    )
+    vpc_cidr: str = field(default="10.20.0.0/16", metadata=_doc("IPv4 CIDR of the VPC (/16 to /24)."))
+    public_subnet_cidrs: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("One CIDR per AZ for public subnets (default: carved from vpc_cidr)."),
+    )
+    private_subnet_cidrs: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("One CIDR per AZ for private subnets (default: carved from vpc_cidr)."),
+    )
+    nat_gateway_mode: str = field(
+        default="single",
+        metadata=_doc("Private-subnet egress: \"none\", \"single\" (one NAT, cheap) or \"per_az\" (HA)."),
+    )
+    enable_nat_gateway: bool | None = field(
+        default=None,
+        metadata=_doc("Seed name: true means nat_gateway_mode = \"single\", false means \"none\"."),
+    )
+    vpc_flow_logs_enabled: bool = field(
+        default=False, metadata=_doc("Send VPC flow logs (all traffic) to CloudWatch Logs.")
+    )
+    vpc_flow_logs_retention_days: int = field(
+        default=30, metadata=_doc("Retention of the flow log group (a CloudWatch-supported value).")
+    )
+    # The LiteLLM service (consumed by modules/ecs_litellm, issue 8); validated from day one
+    # so a typo in a seed key is caught before anything is deployed.
+    litellm_container_image: str = field(
+        default="ghcr.io/berriai/litellm:main-stable",
+        metadata=_doc("LiteLLM image (pin by digest in production: repo@sha256:...)."),
+    )
+    litellm_task_cpu: int = field(default=1024, metadata=_doc("Fargate task CPU units."))
+    litellm_task_memory: int = field(
+        default=2048, metadata=_doc("Fargate task memory (MiB); must be valid for the CPU.")
+    )
+    litellm_desired_count: int = field(
+        default=1, metadata=_doc("Tasks at creation; afterwards left to the operator and autoscaling.")
+    )
+    alb_https_certificate_arn: str | None = field(
+        default=None, metadata=_doc("ACM certificate (same region) for the HTTPS listener.")
+    )
+    alb_redirect_http_to_https: bool = field(
+        default=False, metadata=_doc("Port 80 answers 301 to 443; needs alb_https_certificate_arn.")
+    )
+    backend_rds_enabled: bool = field(
+        default=False, metadata=_doc("Create the separate backend PostgreSQL database (seed feature).")
+    )
+
+    # Set by the loader, not by users.
+    stack_name: str = field(default="", metadata={"internal": True})
+    source: str = field(default="", metadata={"internal": True})
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        return standard_tags(self.tags, environment=self.environment)
+
+    @property
+    def resource_prefix(self) -> str:
+        """Deterministic base of every resource name, e.g. ``litellm-dev``."""
+        return f"{self.name_prefix}-{self.environment}"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    backend: BackendConfig
+    environments: tuple[EnvironmentConfig, ...]
+
+    def environment(self, stack_name: str) -> EnvironmentConfig:
+        for env in self.environments:
+            if env.stack_name == stack_name:
+                return env
+        raise KeyError(stack_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Generic typed parsing driven by the dataclass annotations.
+# --------------------------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if origin in (collections.abc.Mapping, dict):
+        return "table of strings"
+    return {str: "string", int: "integer", bool: "boolean (true/false)"}.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
+    """Return (ok, converted). No silent conversions except seed-compatible numeric strings."""
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            ok, converted = _coerce(value, arg)
+            if ok:
+                return True, converted
+        return False, None
+    if origin is tuple:
+        (item_tp, _) = typing.get_args(tp)
+        if not isinstance(value, list):
+            return False, None
+        items = []
+        for item in value:
+            ok, converted = _coerce(item, item_tp)
+            if not ok:
+                return False, None
+            items.append(converted)
+        return True, tuple(items)
+    if origin in (collections.abc.Mapping, dict):
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return False, None
+        return True, types.MappingProxyType(dict(value))
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        # The seed passes Fargate sizes as strings ("512"); accept digit strings.
+        if isinstance(value, str) and value.isdigit():
+            return True, int(value)
+        return False, None
+    if tp is str:
+        return isinstance(value, str), value
+    raise TypeError(f"unsupported config type {tp!r}")  # a bug in this module, not user input
+
+
+def _user_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def _is_required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _parse_table(cls: type, data: Mapping[str, Any], source: str, problems: list[str]) -> dict:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in _user_fields(cls)}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(_problem(source, key, f"unknown key{hint}"))
+            continue
+        ok, converted = _coerce(raw, hints[key])
+        if not ok:
+            problems.append(
+                _problem(source, key, f"expected {_type_name(hints[key])}, got {raw!r}")
+            )
+            continue
+        values[key] = converted
+    for name, f in known.items():
+        if _is_required(f) and name not in data:
+            problems.append(_problem(source, name, "required key is missing"))
+    return values
+
+
+def _read_toml(path: Path, source: str, problems: list[str]) -> dict | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(_problem(source, "(file)", f"cannot read: {exc.strerror}"))
+        return None
+    except UnicodeDecodeError:
+        problems.append(_problem(source, "(file)", "not UTF-8 text"))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(_problem(source, "(file)", f"invalid TOML: {exc}"))
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Semantic checks. Each returns nothing and appends messages; they only run on values that
+# parsed with the right type.
+# --------------------------------------------------------------------------------------------
+
+
+def _check_tags(tags: Mapping[str, str], source: str, problems: list[str]) -> None:
+    for key, value in tags.items():
+        if not key or len(key) > 128 or key.lower().startswith("aws:"):
+            problems.append(_problem(source, f"tags.{key}", "tag keys are 1-128 chars and may not start with 'aws:'"))
+        if len(value) > 256:
+            problems.append(_problem(source, f"tags.{key}", "tag values are at most 256 chars"))
+
+
+def _check_region(region: str, source: str, problems: list[str]) -> None:
+    if not _REGION_RE.match(region):
+        problems.append(_problem(source, "aws_region", f"{region!r} is not an AWS region name (e.g. 'eu-west-1')"))
+
+
+def validate_backend(values: dict, source: str, problems: list[str]) -> None:
+    if "aws_region" in values:
+        _check_region(values["aws_region"], source, problems)
+    bucket = values.get("state_bucket_name")
+    if bucket is not None and (
+        not _BUCKET_RE.match(bucket) or ".." in bucket or bucket.startswith("xn--")
+        or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket)
+    ):
+        problems.append(_problem(source, "state_bucket_name", f"{bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"))
+    table = values.get("lock_table_name")
+    if table is not None and not _TABLE_RE.match(table):
+        problems.append(_problem(source, "lock_table_name", f"{table!r} is not a valid DynamoDB table name"))
+    locking = values.get("state_locking")
+    if locking is not None and locking not in STATE_LOCKING_MODES:
+        problems.append(_problem(source, "state_locking", f"{locking!r} is not one of {', '.join(STATE_LOCKING_MODES)}"))
+    prefix = values.get("state_key_prefix")
+    if prefix is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", prefix):
+        problems.append(_problem(source, "state_key_prefix", f"{prefix!r} must be letters, digits, '-', '_' or '.'"))
+    days = values.get("noncurrent_version_expiration_days")
+    if days is not None and days < 1:
+        problems.append(_problem(source, "noncurrent_version_expiration_days", "must be at least 1"))
+    _check_tags(values.get("tags", {}), source, problems)
+
+
+def _parse_network(text: str, source: str, key: str, problems: list[str]):
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        problems.append(_problem(source, key, f"{text!r} is not a valid IPv4 CIDR block"))
+        return None
+    if net.version != 4:
+        problems.append(_problem(source, key, f"{text!r} is not an IPv4 CIDR block"))
+        return None
+    return net
+
+
+def default_subnet_cidrs(vpc_cidr: str, zone_count: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Carve one public and one private subnet per AZ out of the VPC: /N+4 blocks, public at
+    index i, private at index 8+i, so adding an AZ later never moves an existing subnet."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    blocks = list(vpc.subnets(prefixlen_diff=4))
+    public = tuple(str(blocks[i]) for i in range(zone_count))
+    private = tuple(str(blocks[8 + i]) for i in range(zone_count))
+    return public, private
+
+
+def validate_environment(values: dict, source: str, problems: list[str]) -> None:
+    region = values.get("aws_region")
+    if region is not None:
+        _check_region(region, source, problems)
+    for key, limit in (("environment", 20), ("name_prefix", 24)):
+        name = values.get(key)
+        if name is not None and (not _NAME_RE.match(name) or len(name) > limit or "--" in name):
+            problems.append(_problem(source, key, f"{name!r} must be 2-{limit} lowercase letters, digits or single hyphens, starting with a letter"))
+
+    zones = values.get("availability_zones")
+    if zones is not None:
+        if len(zones) < 2:
+            problems.append(_problem(source, "availability_zones", f"needs at least two availability zones, got {len(zones)}"))
+        if len(set(zones)) != len(zones):
+            problems.append(_problem(source, "availability_zones", "lists an availability zone twice"))
+        if len(zones) > 8:
+            problems.append(_problem(source, "availability_zones", "at most 8 availability zones are supported"))
+        if region is not None:
+            for zone in zones:
+                if not re.fullmatch(re.escape(region) + r"[a-z]", zone):
+                    problems.append(_problem(source, "availability_zones", f"{zone!r} is not an availability zone of {region}"))
+
+    mode = values.get("nat_gateway_mode")
+    if mode is not None and mode not in NAT_GATEWAY_MODES:
+        problems.append(_problem(source, "nat_gateway_mode", f"{mode!r} is not one of {', '.join(NAT_GATEWAY_MODES)}"))
+    enable_nat = values.get("enable_nat_gateway")
+    if enable_nat is not None and mode is not None and (mode != "none") != enable_nat:
+        problems.append(_problem(source, "enable_nat_gateway", f"contradicts nat_gateway_mode = {mode!r}; set only one of them"))
+
+    _check_network_layout(values, source, problems)
+
+    retention = values.get("vpc_flow_logs_retention_days")
+    if retention is not None and retention not in LOG_RETENTION_DAYS:
+        problems.append(_problem(source, "vpc_flow_logs_retention_days", f"{retention} is not a CloudWatch Logs retention period ({', '.join(map(str, LOG_RETENTION_DAYS))})"))
+
+    _check_tags(values.get("tags", {}), source, problems)
+    _check_service(values, source, problems)
+
+
+def _check_network_layout(values: dict, source: str, problems: list[str]) -> None:
+    vpc_text = values.get("vpc_cidr", EnvironmentConfig.vpc_cidr)
+    vpc = _parse_network(vpc_text, source, "vpc_cidr", problems)
+    if vpc is None:
+        return
+    if not 16 <= vpc.prefixlen <= 24:
+        problems.append(_problem(source, "vpc_cidr", f"prefix /{vpc.prefixlen} is outside the /16 to /24 that AWS allows for a VPC"))
+        return
+    zones = values.get("availability_zones")
+    zone_count = len(zones) if zones is not None else None
+    subnets: list[tuple[str, ipaddress.IPv4Network]] = []
+    for key in ("public_subnet_cidrs", "private_subnet_cidrs"):
+        cidrs = values.get(key)
+        if not cidrs:
+            continue
+        if zone_count is not None and len(cidrs) != zone_count:
+            problems.append(_problem(source, key, f"has {len(cidrs)} entries but availability_zones has {zone_count}; give one per AZ"))
+        for cidr in cidrs:
+            net = _parse_network(cidr, source, key, problems)
+            if net is None:
+                continue
+            if not net.subnet_of(vpc):
+                problems.append(_problem(source, key, f"{cidr} is not inside vpc_cidr {vpc}"))
+            elif net.prefixlen > 28:
+                problems.append(_problem(source, key, f"{cidr} is smaller than the /28 AWS allows for a subnet"))
+            subnets.append((key, net))
+    for i, (key_a, a) in enumerate(subnets):
+        for key_b, b in subnets[i + 1:]:
+            if a.overlaps(b):
+                problems.append(_problem(source, key_b, f"{b} overlaps {a} ({key_a})"))
+    if zone_count and vpc.prefixlen + 4 > 28 and not (values.get("public_subnet_cidrs") and values.get("private_subnet_cidrs")):
+        problems.append(_problem(source, "vpc_cidr", "too small to carve default subnets; set public_subnet_cidrs and private_subnet_cidrs"))
+
+
+def _check_service(values: dict, source: str, problems: list[str]) -> None:
+    cpu = values.get("litellm_task_cpu", EnvironmentConfig.litellm_task_cpu)
+    memory = values.get("litellm_task_memory", EnvironmentConfig.litellm_task_memory)
+    if cpu not in FARGATE_MEMORY_BY_CPU:
+        problems.append(_problem(source, "litellm_task_cpu", f"{cpu} is not a Fargate CPU size ({', '.join(map(str, FARGATE_MEMORY_BY_CPU))})"))
+    elif memory not in FARGATE_MEMORY_BY_CPU[cpu]:
+        valid = FARGATE_MEMORY_BY_CPU[cpu]
+        problems.append(_problem(source, "litellm_task_memory", f"{memory} MiB is not valid with litellm_task_cpu = {cpu}; valid: {', '.join(map(str, valid))}"))
+    count = values.get("litellm_desired_count")
+    if count is not None and not 0 <= count <= 100:
+        problems.append(_problem(source, "litellm_desired_count", f"{count} must be between 0 and 100"))
+    image = values.get("litellm_container_image")
+    if image is not None and (not image.strip() or any(c.isspace() for c in image)):
+        problems.append(_problem(source, "litellm_container_image", f"{image!r} is not a container image reference"))
+    arn = values.get("alb_https_certificate_arn")
+    if arn is not None:
+        match = _ACM_ARN_RE.match(arn)
+        if not match:
+            problems.append(_problem(source, "alb_https_certificate_arn", f"{arn!r} is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"))
+        elif values.get("aws_region") and match["region"] != values["aws_region"]:
+            problems.append(_problem(source, "alb_https_certificate_arn", f"certificate is in {match['region']}, but an ALB can only use a certificate from its own region {values['aws_region']}"))
+    if values.get("alb_redirect_http_to_https") and not arn:
+        problems.append(_problem(source, "alb_redirect_http_to_https", "redirecting to HTTPS needs alb_https_certificate_arn"))
+
+
+# --------------------------------------------------------------------------------------------
+# Loading.
+# --------------------------------------------------------------------------------------------
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load_backend(root: Path, problems: list[str]) -> BackendConfig | None:
+    path = root / BACKEND_FILE
+    source = _relative(path, root)
+    if not path.exists():
+        problems.append(_problem(source, "(file)", "missing; it names the Terraform state bucket (see README)"))
+        return None
+    data = _read_toml(path, source, problems)
+    if data is None:
+        return None
+    before = len(problems)
+    values = _parse_table(BackendConfig, data, source, problems)
+    validate_backend(values, source, problems)
+    if len(problems) > before:
+        return None
+    return BackendConfig(**values)
+
+
+def load_environment(path: Path, root: Path, problems: list[str]) -> EnvironmentConfig | None:
+    source = _relative(path, root)
+    stack_name = path.stem
+    before = len(problems)
+    if not _STACK_NAME_RE.match(stack_name):
+        problems.append(_problem(source, "(file name)", f"{stack_name!r} is not a valid stack name (lowercase letters, digits, '-'; starts with a letter)"))
+    elif stack_name in RESERVED_STACK_NAMES:
+        problems.append(_problem(source, "(file name)", f"{stack_name!r} is reserved for the state backend stack"))
+    data = _read_toml(path, source, problems)
+    if data is None:
+        return None
+    values = _parse_table(EnvironmentConfig, data, source, problems)
+    values.setdefault("environment", stack_name)
+    validate_environment(values, source, problems)
+    if len(problems) > before:
+        return None
+    if values.get("enable_nat_gateway") is not None and "nat_gateway_mode" not in values:
+        values["nat_gateway_mode"] = "single" if values["enable_nat_gateway"] else "none"
+    zones = values["availability_zones"]
+    public, private = default_subnet_cidrs(values.get("vpc_cidr", EnvironmentConfig.vpc_cidr), len(zones))
+    values.setdefault("public_subnet_cidrs", public)
+    values.setdefault("private_subnet_cidrs", private)
+    if not values["public_subnet_cidrs"]:
+        values["public_subnet_cidrs"] = public
+    if not values["private_subnet_cidrs"]:
+        values["private_subnet_cidrs"] = private
+    return EnvironmentConfig(**values, stack_name=stack_name, source=source)
+
+
+def load_project(root: Path | str = ".") -> ProjectConfig:
+    """Read ``backend.toml`` and every ``environments/*.toml``; raise ConfigError listing every
+    problem in every file."""
+    root = Path(root).resolve()
+    problems: list[str] = []
+    backend = load_backend(root, problems)
+    env_dir = root / ENVIRONMENTS_DIR
+    paths = sorted(env_dir.glob("*.toml")) if env_dir.is_dir() else []
+    if not paths:
+        problems.append(_problem(ENVIRONMENTS_DIR, "(directory)", "has no <name>.toml environment file"))
+    environments = [env for env in (load_environment(p, root, problems) for p in paths) if env]
+    _check_across_environments(environments, problems)
+    if problems or backend is None:
+        raise ConfigError(problems)
+    return ProjectConfig(backend=backend, environments=tuple(environments))
+
+
+def _check_across_environments(environments: list[EnvironmentConfig], problems: list[str]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for env in environments:
+        identity = (env.name_prefix, env.environment)
+        if identity in seen:
+            problems.append(_problem(env.source, "environment", f"{env.environment!r} with name_prefix {env.name_prefix!r} is already used by {seen[identity]}; resource names and state keys would collide"))
+        else:
+            seen[identity] = env.source
+
+
+def field_reference(cls: type) -> list[tuple[str, str, str, str]]:
+    """(key, type, default, description) for the README's configuration reference."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in _user_fields(cls):
+        if _is_required(f):
+            default = "required"
+        elif f.default_factory is not dataclasses.MISSING:
+            default = repr(f.default_factory())
+        else:
+            default = repr(f.default)
+        rows.append((f.name, _type_name(hints[f.name]), default, f.metadata.get("doc", "")))
+    return rows
+
