@@ -1,0 +1,83 @@
+# Everything installs itself on first use (pipenv, locked Python packages in .venv/, the pinned
+# cdktf CLI and Node.js in node_modules/); a second run installs nothing. Offline by design.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+ENV ?= dev
+
+export CHECKPOINT_DISABLE := 1
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+export PIPENV_IGNORE_VIRTUALENVS := 1
+# jsii and the cdktf CLI run on the repo's pinned Node (npm package "node"), not the machine's.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/bin:$(PATH)
+# jsii's bundled runtime trips a Node 22 deprecation notice (util.isArray) that is noise to users;
+# the heap size is the cdktf CLI's own default, which it stops applying once NODE_OPTIONS is set.
+export NODE_OPTIONS := --max-old-space-size=4096 --disable-warning=DEP0044
+# A TF_CLI_CONFIG_FILE that points nowhere makes every terraform call print a warning.
+ifneq ($(TF_CLI_CONFIG_FILE),)
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+unexport TF_CLI_CONFIG_FILE
+endif
+endif
+
+PIPENV := .tools/bin/pipenv
+VENV_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
+NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
+CDKTF := node_modules/.bin/cdktf
+
+.PHONY: help install synth test bench diff deploy-bootstrap deploy destroy clean
+
+help:
+	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
+	@echo "make test                  run the whole test suite"
+	@echo "make bench                 time synth, provider import and tests (stock vs lazy import)"
+	@echo "make diff ENV=dev          cdktf diff for one environment (needs AWS credentials)"
+	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
+	@echo "make deploy ENV=dev        deploy one environment"
+	@echo "make destroy ENV=dev       destroy one environment"
+
+$(PIPENV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+
+$(VENV_STAMP): Pipfile.lock | $(PIPENV)
+	$(PIPENV) sync --dev
+	rm -f .venv/.synced-*
+	touch $@
+
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $@
+
+install: $(VENV_STAMP) $(NPM_STAMP)
+
+synth: install
+	$(CDKTF) synth --output cdktf.out
+
+test: install
+	.venv/bin/python -m pytest
+
+bench: install
+	.venv/bin/python scripts/bench.py
+
+diff: install
+	$(CDKTF) diff $(ENV)
+
+deploy-bootstrap: install
+	$(CDKTF) deploy bootstrap
+
+deploy: install
+	$(CDKTF) deploy $(ENV)
+
+destroy: install
+	$(CDKTF) destroy $(ENV)
+
+clean:
+	rm -rf cdktf.out .pytest_cache

@@ -1,0 +1,221 @@
+"""core/config.py: loading, defaults, and one clear message per user mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import (
+    FARGATE_MEMORY_BY_CPU,
+    ConfigError,
+    default_subnet_cidrs,
+    field_reference,
+    load_project,
+    EnvironmentConfig,
+)
+from tests.config_files import DELETE, write_project
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def load_one(tmp_path, overrides=None, *, name="dev", backend=None):
+    project = load_project(write_project(tmp_path, {name: overrides or {}}, backend))
+    return project.environments[0]
+
+
+def problems_for(tmp_path, environments=None, backend=None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_project(write_project(tmp_path, environments, backend))
+    return caught.value.problems
+
+
+# ---------------------------------------------------------------------------- valid input
+
+
+def test_canonical_environment_gets_documented_defaults(tmp_path):
+    env = load_one(tmp_path)
+    assert env.stack_name == "dev" and env.environment == "dev"
+    assert env.source == "environments/dev.toml"
+    assert env.resource_prefix == "litellm-dev"
+    assert env.nat_gateway_mode == "single"
+    assert env.public_subnet_cidrs == ("10.40.0.0/20", "10.40.16.0/20")
+    assert env.private_subnet_cidrs == ("10.40.128.0/20", "10.40.144.0/20")
+    assert env.default_tags == {"Project": "litellm", "Environment": "dev", "ManagedBy": "cdktf"}
+
+
+def test_seed_enable_nat_gateway_maps_to_a_nat_mode(tmp_path):
+    assert load_one(tmp_path / "a", {"enable_nat_gateway": False}).nat_gateway_mode == "none"
+    assert load_one(tmp_path / "b", {"enable_nat_gateway": True}).nat_gateway_mode == "single"
+
+
+def test_seed_style_string_sizes_are_accepted(tmp_path):
+    env = load_one(tmp_path, {"litellm_task_cpu": "512", "litellm_task_memory": "1024"})
+    assert (env.litellm_task_cpu, env.litellm_task_memory) == (512, 1024)
+
+
+def test_user_tags_cannot_replace_the_standard_ones(tmp_path):
+    env = load_one(tmp_path, {"tags": {"Environment": "spoofed", "Team": "ml"}})
+    assert env.default_tags["Environment"] == "dev" and env.default_tags["Team"] == "ml"
+
+
+def test_config_objects_are_frozen(tmp_path):
+    env = load_one(tmp_path, {"tags": {"Team": "ml"}})
+    with pytest.raises(AttributeError):
+        env.vpc_cidr = "10.0.0.0/16"
+    with pytest.raises(TypeError):
+        env.tags["Team"] = "other"
+
+
+def test_environment_key_may_differ_from_file_name(tmp_path):
+    env = load_one(tmp_path, {"environment": "staging"}, name="stage")
+    assert env.stack_name == "stage" and env.resource_prefix == "litellm-staging"
+
+
+def test_lockfile_backend(tmp_path):
+    project = load_project(write_project(tmp_path, backend={"state_locking": "lockfile"}))
+    assert not project.backend.uses_lock_table
+    assert project.backend.state_key("dev") == "litellm/dev/terraform.tfstate"
+
+
+def test_shipped_environments_are_valid_and_tuned(project):
+    names = [env.stack_name for env in project.environments]
+    assert {"dev", "prod"} <= set(names)
+    dev, prod = project.environment("dev"), project.environment("prod")
+    assert dev.nat_gateway_mode == "single" and dev.backend_rds_enabled
+    assert prod.nat_gateway_mode == "per_az" and len(prod.availability_zones) >= 3
+    assert prod.vpc_flow_logs_enabled
+
+
+def test_default_subnets_do_not_move_when_a_zone_is_added():
+    two = default_subnet_cidrs("10.0.0.0/16", 2)
+    three = default_subnet_cidrs("10.0.0.0/16", 3)
+    assert three[0][:2] == two[0] and three[1][:2] == two[1]
+
+
+def test_every_user_key_is_documented():
+    for key, _type, _default, doc in field_reference(EnvironmentConfig):
+        assert doc, f"{key} has no description"
+
+
+# ---------------------------------------------------------------------------- bad input
+# (overrides of the canonical dev.toml, the key the message must name, a fragment of it)
+BAD_ENVIRONMENTS = {
+    "unknown key with suggestion": ({"vpc_cdir": "10.0.0.0/16"}, "vpc_cdir", "did you mean 'vpc_cidr'"),
+    "list given as string": ({"availability_zones": "eu-west-1a"}, "availability_zones", "expected list of string"),
+    "boolean given as string": ({"vpc_flow_logs_enabled": "yes"}, "vpc_flow_logs_enabled", "expected boolean"),
+    "integer given as float": ({"litellm_desired_count": 1.5}, "litellm_desired_count", "expected integer"),
+    "cidr prefix too long": ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr", "not a valid IPv4 CIDR"),
+    "cidr with host bits": ({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr", "not a valid IPv4 CIDR"),
+    "ipv6 vpc": ({"vpc_cidr": "fd00::/56"}, "vpc_cidr", "not an IPv4"),
+    "vpc too large": ({"vpc_cidr": "10.0.0.0/12"}, "vpc_cidr", "/16 to /24"),
+    "overlapping subnets": (
+        {"public_subnet_cidrs": ["10.40.0.0/24", "10.40.1.0/24"],
+         "private_subnet_cidrs": ["10.40.1.0/24", "10.40.2.0/24"]},
+        "private_subnet_cidrs", "overlaps 10.40.1.0/24"),
+    "subnet outside vpc": ({"public_subnet_cidrs": ["10.40.0.0/24", "10.99.0.0/24"]}, "public_subnet_cidrs", "not inside vpc_cidr"),
+    "subnet count differs from zones": ({"private_subnet_cidrs": ["10.40.10.0/24"]}, "private_subnet_cidrs", "give one per AZ"),
+    "one availability zone": ({"availability_zones": ["eu-west-1a"]}, "availability_zones", "at least two"),
+    "zone of another region": ({"availability_zones": ["eu-west-1a", "us-east-1b"]}, "availability_zones", "not an availability zone of eu-west-1"),
+    "duplicate zone": ({"availability_zones": ["eu-west-1a", "eu-west-1a"]}, "availability_zones", "twice"),
+    "unknown nat mode": ({"nat_gateway_mode": "dual"}, "nat_gateway_mode", "not one of none, single, per_az"),
+    "nat flags contradict": ({"nat_gateway_mode": "per_az", "enable_nat_gateway": False}, "enable_nat_gateway", "contradicts"),
+    "bad environment name": ({"environment": "Dev_1"}, "environment", "lowercase letters"),
+    "bad name prefix": ({"name_prefix": "-litellm"}, "name_prefix", "lowercase letters"),
+    "bad region": ({"aws_region": "europe"}, "aws_region", "not an AWS region"),
+    "missing required key": ({"aws_region": DELETE}, "aws_region", "required key is missing"),
+    "fargate cpu": ({"litellm_task_cpu": 3000}, "litellm_task_cpu", "not a Fargate CPU size"),
+    "fargate memory for cpu": ({"litellm_task_cpu": 256, "litellm_task_memory": 4096}, "litellm_task_memory", "valid: 512, 1024, 2048"),
+    "negative desired count": ({"litellm_desired_count": -1}, "litellm_desired_count", "between 0 and 100"),
+    "redirect without certificate": ({"alb_redirect_http_to_https": True}, "alb_redirect_http_to_https", "needs alb_https_certificate_arn"),
+    "malformed certificate arn": ({"alb_https_certificate_arn": "arn:aws:iam::123456789012:server-certificate/x"}, "alb_https_certificate_arn", "not an ACM certificate ARN"),
+    "certificate from another region": (
+        {"alb_https_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0b8f8a4e-1c1d-4e55-9a2b-6d1f0f3a9c11"},
+        "alb_https_certificate_arn", "own region eu-west-1"),
+    "unsupported log retention": ({"vpc_flow_logs_retention_days": 10}, "vpc_flow_logs_retention_days", "not a CloudWatch Logs retention"),
+    "reserved tag prefix": ({"tags": {"aws:owner": "me"}}, "tags.aws:owner", "may not start with 'aws:'"),
+    "non-string tag value": ({"tags": {"Team": 7}}, "tags", "expected table of strings"),
+    "image with spaces": ({"litellm_container_image": "my image"}, "litellm_container_image", "not a container image"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ENVIRONMENTS)
+def test_bad_environment_is_rejected_naming_file_and_key(tmp_path, case):
+    overrides, key, fragment = BAD_ENVIRONMENTS[case]
+    problems = problems_for(tmp_path, {"dev": overrides})
+    matching = [p for p in problems if p.startswith(f"environments/dev.toml: {key}: ")]
+    assert matching, problems
+    assert any(fragment in p for p in matching), problems
+
+
+BAD_FILES = {
+    "empty file": ("dev", "", "environments/dev.toml: aws_region: required key is missing"),
+    "invalid toml": ("dev", "aws_region = \n", "environments/dev.toml: (file): invalid TOML"),
+    "not a table value": ("dev", "availability_zones = [1, 2]\naws_region = \"eu-west-1\"\n", "environments/dev.toml: availability_zones: expected list of string"),
+    "bad file name": ("Dev_Env", None, "environments/Dev_Env.toml: (file name): 'Dev_Env' is not a valid stack name"),
+    "reserved stack name": ("bootstrap", None, "environments/bootstrap.toml: (file name): 'bootstrap' is reserved"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_environment_file_is_rejected(tmp_path, case):
+    name, body, expected = BAD_FILES[case]
+    problems = problems_for(tmp_path, {name: body if body is not None else {}})
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    problems = problems_for(tmp_path, {
+        "dev": {"vpc_cidr": "10.0.0.0/33", "nat_gateway_mode": "dual"},
+        "prod": {"availability_zones": ["eu-west-1a"]},
+    })
+    keys = sorted(p.split(": ")[1] for p in problems)
+    assert keys == ["availability_zones", "nat_gateway_mode", "vpc_cidr"]
+
+
+def test_duplicate_environment_names_are_rejected(tmp_path):
+    problems = problems_for(tmp_path, {"dev": {}, "dev-copy": {"environment": "dev"}})
+    assert problems == [
+        "environments/dev.toml: environment: 'dev' with name_prefix 'litellm' is already used by "
+        "environments/dev-copy.toml; resource names and state keys would collide"
+    ] or problems == [
+        "environments/dev-copy.toml: environment: 'dev' with name_prefix 'litellm' is already used by "
+        "environments/dev.toml; resource names and state keys would collide"
+    ]
+
+
+def test_no_environment_files(tmp_path):
+    problems = problems_for(tmp_path, environments={})
+    assert problems == ["environments: (directory): has no <name>.toml environment file"]
+
+
+BAD_BACKENDS = {
+    "bucket name": ({"state_bucket_name": "My_Bucket"}, "state_bucket_name", "not a valid S3 bucket name"),
+    "bucket like an ip": ({"state_bucket_name": "192.168.1.1"}, "state_bucket_name", "not a valid S3 bucket name"),
+    "table name": ({"lock_table_name": "x"}, "lock_table_name", "not a valid DynamoDB table name"),
+    "locking mode": ({"state_locking": "consul"}, "state_locking", "not one of dynamodb, lockfile"),
+    "missing bucket": ({"state_bucket_name": DELETE}, "state_bucket_name", "required key is missing"),
+    "unknown key": ({"bucket": "x"}, "bucket", "unknown key"),
+    "expiry days": ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days", "at least 1"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_BACKENDS)
+def test_bad_backend_is_rejected(tmp_path, case):
+    overrides, key, fragment = BAD_BACKENDS[case]
+    problems = problems_for(tmp_path, backend=overrides)
+    assert any(p.startswith(f"backend.toml: {key}: ") and fragment in p for p in problems), problems
+
+
+def test_missing_backend_file(tmp_path):
+    write_project(tmp_path)
+    (tmp_path / "backend.toml").unlink()
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.problems[0].startswith("backend.toml: (file): missing")
+
+
+def test_fargate_table_matches_aws_limits():
+    # Spot checks against the ECS guide: the smallest and largest sizes and the 8-vCPU step.
+    assert FARGATE_MEMORY_BY_CPU[256] == (512, 1024, 2048)
+    assert FARGATE_MEMORY_BY_CPU[4096][-1] == 30720
+    assert FARGATE_MEMORY_BY_CPU[8192][:2] == (16384, 20480)
+    assert FARGATE_MEMORY_BY_CPU[16384][-1] == 122880

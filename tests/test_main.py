@@ -1,0 +1,50 @@
+"""main.py as cdktf runs it: a user mistake exits 1 with file and key, no traceback, no output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.config_files import write_project
+
+
+def run_app(project_root, outdir):
+    """Run a copy of main.py whose project root is ``project_root`` (code is linked in)."""
+    shutil.copy(ROOT / "main.py", project_root / "main.py")
+    for package in ("core", "modules", "stacks", "bootstrap"):
+        target = project_root / package
+        if not target.exists():
+            target.symlink_to(ROOT / package, target_is_directory=True)
+    env = dict(os.environ, CDKTF_OUTDIR=str(outdir))
+    return subprocess.run(
+        [sys.executable, "main.py"], cwd=project_root, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"vpc_cidr": "10.0.0.0/33"}, "environments/dev.toml: vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR block"),
+    ({"availability_zones": ["eu-west-1a"]}, "environments/dev.toml: availability_zones: needs at least two"),
+    ({"nat_gateway_mode": "many"}, "environments/dev.toml: nat_gateway_mode: 'many' is not one of"),
+])
+def test_user_mistake_exits_1_without_traceback_or_output(tmp_path, overrides, expected):
+    root = write_project(tmp_path / "project", {"dev": overrides, "prod": {}})
+    outdir = tmp_path / "cdktf.out"
+    result = run_app(root, outdir)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not outdir.exists(), "a rejected configuration must not write cdktf.out"
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    root = write_project(tmp_path / "project", {"dev": "aws_region = 'eu-west-1\n"})
+    result = run_app(root, tmp_path / "out")
+    assert result.returncode == 1
+    assert "environments/dev.toml: (file): invalid TOML" in result.stderr
+    assert "Traceback" not in result.stderr

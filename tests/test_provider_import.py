@@ -1,0 +1,92 @@
+"""core/provider_import.py: lazy provider import, its fallback, and byte-identical output."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from core import provider_import
+from tests.conftest import ROOT
+
+MARKER = provider_import.EAGER_MARKER
+
+
+def _fake_package(root, name, tail):
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "LOADED = True\n__all__ = ['alpha', 'beta']\n" + tail
+    )
+    (package / "alpha.py").write_text("VALUE = 'alpha'\n")
+    (package / "beta.py").write_text("VALUE = 'beta'\n")
+
+
+@pytest.fixture
+def fake_path(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("fakeprov")]:
+        del sys.modules[name]
+
+
+def test_expected_shape_skips_only_the_eager_imports(fake_path):
+    _fake_package(fake_path, "fakeprov_ok", f"{MARKER}\nfrom . import alpha\nfrom . import beta\n")
+    assert provider_import._install_one("fakeprov_ok")
+    package = sys.modules["fakeprov_ok"]
+    assert package.LOADED is True
+    assert "fakeprov_ok.alpha" not in sys.modules
+    from fakeprov_ok import beta  # imported on demand
+
+    assert beta.VALUE == "beta"
+    assert "fakeprov_ok.alpha" not in sys.modules
+
+
+@pytest.mark.parametrize("tail", [
+    "from . import alpha\nfrom . import beta\n",                      # no marker: unknown shape
+    f"{MARKER}\nfrom . import alpha\nregister_everything()\n",        # code after the imports
+    f"{MARKER}\n",                                                     # marker with nothing after
+])
+def test_unexpected_shape_falls_back_to_the_normal_import(fake_path, tail):
+    _fake_package(fake_path, "fakeprov_odd", "def register_everything():\n    pass\n" + tail)
+    assert not provider_import._install_one("fakeprov_odd")
+    assert "fakeprov_odd" not in sys.modules
+
+
+def test_switch_turns_it_off(monkeypatch):
+    monkeypatch.setenv(provider_import.DISABLE_VARIABLE, "1")
+    assert provider_import.install() == ()
+
+
+def test_installed_provider_packages_have_the_expected_shape():
+    code = textwrap.dedent("""
+        import sys
+        from core import provider_import
+        applied = provider_import.install()
+        from cdktf_cdktf_provider_aws.vpc import Vpc
+        loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+        print(",".join(applied), len(loaded))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != provider_import.DISABLE_VARIABLE}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True, timeout=300).stdout.split()
+    assert out[0] == "cdktf_cdktf_provider_aws,cdktf_cdktf_provider_random"
+    assert int(out[1]) < 10  # vpc, _jsii and friends, not ~2,100 submodules
+
+
+def test_output_is_byte_identical_to_the_stock_import(synth_outdir, tmp_path):
+    """The whole app synthesized with the stock eager import must equal the session's synth."""
+    outdir = tmp_path / "stock"
+    env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
+    subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=600)
+    stacks = sorted(p.name for p in (synth_outdir / "stacks").iterdir())
+    assert stacks == sorted(p.name for p in (outdir / "stacks").iterdir())
+    for name in stacks:
+        lazy = synth_outdir / "stacks" / name / "cdk.tf.json"
+        stock = outdir / "stacks" / name / "cdk.tf.json"
+        assert filecmp.cmp(lazy, stock, shallow=False), f"{name}: lazy import changed the output"
