@@ -191,8 +191,83 @@ class EnvironmentConfig:
     alb_redirect_http_to_https: bool = field(
         default=False, metadata=_doc("Port 80 answers 301 to 443; needs alb_https_certificate_arn.")
     )
+    # LiteLLM's PostgreSQL (modules/rds_postgres).
+    rds_master_username: str = field(default="litellm", metadata=_doc("Master user of LiteLLM's database."))
+    rds_manage_master_password: bool = field(
+        default=True,
+        metadata=_doc("RDS keeps the master password in Secrets Manager and rotates it; false: supply TF_VAR_rds_master_password."),
+    )
+    rds_database_name: str = field(default="litellm", metadata=_doc("Database LiteLLM uses."))
+    rds_engine_version: str = field(
+        default="17", metadata=_doc("PostgreSQL major version; minor upgrades are automatic.")
+    )
+    rds_instance_class: str = field(default="db.t4g.micro", metadata=_doc("RDS instance class."))
+    rds_allocated_storage: int = field(default=20, metadata=_doc("Initial storage (GiB)."))
+    rds_max_allocated_storage: int = field(
+        default=200, metadata=_doc("Storage autoscaling ceiling (GiB); 0 turns autoscaling off.")
+    )
+    rds_storage_type: str = field(default="gp3", metadata=_doc("gp2, gp3, io1 or io2."))
+    rds_storage_encrypted: bool = field(
+        default=True, metadata=_doc("Seed key; must stay true (storage is always encrypted).")
+    )
+    rds_kms_key_id: str | None = field(
+        default=None, metadata=_doc("KMS key ARN for storage and Performance Insights (default: AWS managed key).")
+    )
+    rds_multi_az: bool = field(default=False, metadata=_doc("Standby in a second AZ."))
+    rds_backup_retention_period: int = field(default=7, metadata=_doc("Days of automated backups (1-35)."))
+    rds_skip_final_snapshot: bool = field(
+        default=False, metadata=_doc("Destroy without a final snapshot (dev only).")
+    )
+    rds_apply_immediately: bool = field(
+        default=False, metadata=_doc("Apply changes now instead of in the maintenance window.")
+    )
+    rds_deletion_protection: bool = field(default=True, metadata=_doc("Refuse to delete the instance."))
+    rds_performance_insights_enabled: bool = field(
+        default=False, metadata=_doc("Performance Insights (7 days, free tier).")
+    )
+    additional_rds_allowed_security_group_ids: tuple[str, ...] = field(
+        default=(), metadata=_doc("Other security groups admitted on 5432.")
+    )
+    # ElastiCache (modules/elasticache_redis).
+    redis_engine: str = field(default="valkey", metadata=_doc("\"valkey\" (cheaper, Redis-compatible) or \"redis\"."))
+    redis_engine_version: str = field(default="8.0", metadata=_doc("Engine version (valkey 7.2/8.0, redis 7.0/7.1)."))
+    redis_node_type: str = field(default="cache.t4g.micro", metadata=_doc("Cache node type."))
+    redis_num_cache_clusters: int = field(
+        default=1, metadata=_doc("Nodes (1-6); 2 or more turns on automatic failover and Multi-AZ.")
+    )
+    redis_snapshot_retention_limit: int = field(
+        default=0, metadata=_doc("Days of daily snapshots kept (0 = none).")
+    )
+    redis_snapshot_window: str = field(default="17:00-18:00", metadata=_doc("Daily snapshot window (UTC, hh24:mi-hh24:mi)."))
+    redis_maintenance_window: str = field(
+        default="sun:18:30-sun:19:30", metadata=_doc("Weekly maintenance window (UTC, ddd:hh24:mi-ddd:hh24:mi).")
+    )
+    redis_apply_immediately: bool = field(default=False, metadata=_doc("Apply changes now."))
+    redis_auth_token_secret_arn: str | None = field(
+        default=None,
+        metadata=_doc("Existing Secrets Manager secret (plain string) holding the AUTH token; default: generated."),
+    )
+    additional_redis_allowed_security_group_ids: tuple[str, ...] = field(
+        default=(), metadata=_doc("Other security groups admitted on 6379.")
+    )
+    # The seed's backend application database (modules/backend_database).
     backend_rds_enabled: bool = field(
         default=False, metadata=_doc("Create the separate backend PostgreSQL database (seed feature).")
+    )
+    backend_rds_master_username: str = field(default="backend", metadata=_doc("Master user of the backend database."))
+    backend_rds_database_name: str = field(default="backend", metadata=_doc("Database name."))
+    backend_rds_engine_version: str = field(default="17", metadata=_doc("PostgreSQL major version."))
+    backend_rds_instance_class: str = field(default="db.t4g.micro", metadata=_doc("Instance class."))
+    backend_rds_allocated_storage: int = field(default=20, metadata=_doc("Storage (GiB)."))
+    backend_rds_backup_retention_period: int = field(default=1, metadata=_doc("Days of automated backups (1-35)."))
+    backend_rds_skip_final_snapshot: bool = field(default=True, metadata=_doc("Destroy without a final snapshot."))
+    backend_rds_deletion_protection: bool = field(default=False, metadata=_doc("Refuse to delete the instance."))
+    backend_rds_multi_az: bool = field(default=False, metadata=_doc("Standby in a second AZ."))
+    backend_rds_secret_name: str = field(
+        default="", metadata=_doc("Name of the JSON credentials secret (default: <name_prefix>-<environment>/backend-rds).")
+    )
+    additional_backend_rds_allowed_security_group_ids: tuple[str, ...] = field(
+        default=(), metadata=_doc("Other security groups admitted on 5432.")
     )
 
     # Set by the loader, not by users.
@@ -292,6 +367,9 @@ def _parse_table(cls: type, data: Mapping[str, Any], source: str, problems: list
     known = {f.name: f for f in _user_fields(cls)}
     values: dict[str, Any] = {}
     for key, raw in data.items():
+        if key in SECRET_KEYS:
+            problems.append(_problem(source, key, f"secrets do not belong in configuration files: {SECRET_KEYS[key]}"))
+            continue
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -428,6 +506,7 @@ def validate_environment(values: dict, source: str, problems: list[str]) -> None
 
     _check_tags(values.get("tags", {}), source, problems)
     _check_service(values, source, problems)
+    _check_data_tier(values, source, problems)
 
 
 def _check_network_layout(values: dict, source: str, problems: list[str]) -> None:
@@ -489,6 +568,100 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
         problems.append(_problem(source, "alb_redirect_http_to_https", "redirecting to HTTPS needs alb_https_certificate_arn"))
 
 
+_INSTANCE_CLASS_RE = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+_NODE_TYPE_RE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+_PG_MAJOR_RE = re.compile(r"^(1[3-9])$")
+_DB_IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SECRET_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+_KMS_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+_SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+_MAINTENANCE_WINDOW_RE = re.compile(rf"^{_DAY}:{_HHMM}-{_DAY}:{_HHMM}$")
+_SNAPSHOT_WINDOW_RE = re.compile(rf"^{_HHMM}-{_HHMM}$")
+REDIS_ENGINE_VERSIONS = {"valkey": ("7.2", "8.0"), "redis": ("7.0", "7.1")}
+# Reserved by PostgreSQL/RDS for the master user.
+_RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "admin", "root", "public", "user"})
+
+# Secrets never go in a config file; these keys name what to do instead.
+SECRET_KEYS = {
+    "rds_master_password": "set it as TF_VAR_rds_master_password with rds_manage_master_password = false, or let RDS manage it",
+    "redis_auth_token": "store it in Secrets Manager and set redis_auth_token_secret_arn, or let the stack generate it",
+    "backend_rds_master_password": "the stack generates it and writes it to backend_rds_secret_name",
+}
+
+
+def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
+    def bad(key: str, message: str) -> None:
+        problems.append(_problem(source, key, message))
+
+    for prefix in ("rds", "backend_rds"):
+        cls = values.get(f"{prefix}_instance_class")
+        if cls is not None and not _INSTANCE_CLASS_RE.match(cls):
+            bad(f"{prefix}_instance_class", f"{cls!r} is not an RDS instance class (e.g. db.t4g.micro)")
+        version = values.get(f"{prefix}_engine_version")
+        if version is not None and not _PG_MAJOR_RE.match(version):
+            bad(f"{prefix}_engine_version", f"{version!r}: give a PostgreSQL major version (13-19); minor versions upgrade automatically, and pinning one causes drift")
+        storage = values.get(f"{prefix}_allocated_storage")
+        if storage is not None and not 20 <= storage <= 65536:
+            bad(f"{prefix}_allocated_storage", f"{storage} GiB is outside 20-65536")
+        retention = values.get(f"{prefix}_backup_retention_period")
+        if retention is not None and not 1 <= retention <= 35:
+            bad(f"{prefix}_backup_retention_period", f"{retention} must be between 1 and 35 days")
+        for key in (f"{prefix}_master_username", f"{prefix}_database_name"):
+            name = values.get(key)
+            if name is not None and (not _DB_IDENTIFIER_RE.match(name) or name in _RESERVED_DB_USERS):
+                bad(key, f"{name!r} must start with a letter, use lowercase letters, digits or '_' (max 63), and not be a reserved name")
+    for key in ("additional_rds_allowed_security_group_ids", "additional_redis_allowed_security_group_ids",
+                "additional_backend_rds_allowed_security_group_ids"):
+        for group in values.get(key, ()):
+            if not _SG_ID_RE.match(group):
+                bad(key, f"{group!r} is not a security group id (sg-...)")
+
+    max_storage = values.get("rds_max_allocated_storage")
+    storage = values.get("rds_allocated_storage", EnvironmentConfig.rds_allocated_storage)
+    if max_storage is not None and max_storage != 0 and max_storage < storage:
+        bad("rds_max_allocated_storage", f"{max_storage} must be 0 (off) or at least rds_allocated_storage ({storage})")
+    storage_type = values.get("rds_storage_type")
+    if storage_type is not None and storage_type not in ("gp2", "gp3", "io1", "io2"):
+        bad("rds_storage_type", f"{storage_type!r} is not one of gp2, gp3, io1, io2")
+    if values.get("rds_storage_encrypted") is False:
+        bad("rds_storage_encrypted", "storage encryption cannot be turned off")
+    kms = values.get("rds_kms_key_id")
+    if kms is not None and not _KMS_ARN_RE.match(kms):
+        bad("rds_kms_key_id", f"{kms!r} is not a KMS key ARN")
+
+    engine = values.get("redis_engine", EnvironmentConfig.redis_engine)
+    if engine not in REDIS_ENGINE_VERSIONS:
+        bad("redis_engine", f"{engine!r} is not one of valkey, redis")
+    else:
+        version = values.get("redis_engine_version")
+        if version is not None and version not in REDIS_ENGINE_VERSIONS[engine]:
+            bad("redis_engine_version", f"{version!r} is not a supported {engine} version ({', '.join(REDIS_ENGINE_VERSIONS[engine])})")
+    node_type = values.get("redis_node_type")
+    if node_type is not None and not _NODE_TYPE_RE.match(node_type):
+        bad("redis_node_type", f"{node_type!r} is not a cache node type (e.g. cache.t4g.micro)")
+    nodes = values.get("redis_num_cache_clusters")
+    if nodes is not None and not 1 <= nodes <= 6:
+        bad("redis_num_cache_clusters", f"{nodes} must be between 1 and 6")
+    snapshots = values.get("redis_snapshot_retention_limit")
+    if snapshots is not None and not 0 <= snapshots <= 35:
+        bad("redis_snapshot_retention_limit", f"{snapshots} must be between 0 and 35 days")
+    window = values.get("redis_snapshot_window")
+    if window is not None and not _SNAPSHOT_WINDOW_RE.match(window):
+        bad("redis_snapshot_window", f"{window!r} is not hh24:mi-hh24:mi (UTC)")
+    window = values.get("redis_maintenance_window")
+    if window is not None and not _MAINTENANCE_WINDOW_RE.match(window):
+        bad("redis_maintenance_window", f"{window!r} is not ddd:hh24:mi-ddd:hh24:mi (UTC, e.g. sun:18:30-sun:19:30)")
+    arn = values.get("redis_auth_token_secret_arn")
+    if arn is not None and not _SECRET_ARN_RE.match(arn):
+        bad("redis_auth_token_secret_arn", f"{arn!r} is not a Secrets Manager secret ARN")
+    secret_name = values.get("backend_rds_secret_name")
+    if secret_name and not _SECRET_NAME_RE.match(secret_name):
+        bad("backend_rds_secret_name", f"{secret_name!r} may only use letters, digits and /_+=.@-")
+
+
 # --------------------------------------------------------------------------------------------
 # Loading.
 # --------------------------------------------------------------------------------------------
@@ -544,6 +717,11 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
         values["public_subnet_cidrs"] = public
     if not values["private_subnet_cidrs"]:
         values["private_subnet_cidrs"] = private
+    if "redis_engine" in values and "redis_engine_version" not in values:
+        values["redis_engine_version"] = REDIS_ENGINE_VERSIONS[values["redis_engine"]][-1]
+    prefix = f"{values.get('name_prefix', EnvironmentConfig.name_prefix)}-{values['environment']}"
+    if not values.get("backend_rds_secret_name"):
+        values["backend_rds_secret_name"] = f"{prefix}/backend-rds"
     return EnvironmentConfig(**values, stack_name=stack_name, source=source)
 
 
