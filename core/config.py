@@ -752,6 +752,18 @@ def _check_across_environments(environments: list[EnvironmentConfig], problems: 
             seen[identity] = env.source
 
 
+def _toml_literal(value: Any) -> str:
+    if value is None or value == "" or value == ():
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "{}" if not value else str(value)
+    return str(value)
+
+
 def field_reference(cls: type) -> list[tuple[str, str, str, str]]:
     """(key, type, default, description) for the README's configuration reference."""
     hints = typing.get_type_hints(cls)
@@ -760,9 +772,21 @@ def field_reference(cls: type) -> list[tuple[str, str, str, str]]:
         if _is_required(f):
             default = "required"
         elif f.default_factory is not dataclasses.MISSING:
-            default = repr(f.default_factory())
+            default = _toml_literal(f.default_factory())
         else:
-            default = repr(f.default)
+            default = _toml_literal(f.default)
         rows.append((f.name, _type_name(hints[f.name]), default, f.metadata.get("doc", "")))
     return rows
+
+
+def reference_markdown() -> str:
+    """The README's configuration reference, generated so it cannot drift from the schema."""
+    out = []
+    for title, cls in ((f"`{BACKEND_FILE}`", BackendConfig), (f"`{ENVIRONMENTS_DIR}/<name>.toml`", EnvironmentConfig)):
+        out += [f"#### {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for key, type_name, default, doc in field_reference(cls):
+            cell = doc.replace('|', '/').replace('<', '\\<')
+            out.append(f"| `{key}` | {type_name} | {default} | {cell} |")
+        out.append("")
+    return "\n".join(out)
 

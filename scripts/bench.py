@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""`make bench`: wall time and peak memory of the things every user waits for, with the stock
+provider import and with core/provider_import's lazy import, as a markdown table.
+
+Peak memory is the largest summed RSS of the whole process tree (Python *and* the jsii Node
+process), sampled every 20 ms from /proc, so it counts what the machine really has to hold.
+Each command runs ``--runs`` times (default 3) after one untimed warm-up; the table shows medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+STOCK = {"LITELLM_STOCK_PROVIDER_IMPORT": "1"}
+LAZY = {"LITELLM_STOCK_PROVIDER_IMPORT": "0"}
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+IMPORT_STOCK = "import cdktf_cdktf_provider_aws, cdktf_cdktf_provider_random"
+# What the app itself imports: every stack module, hence every provider submodule it uses.
+IMPORT_APP = (
+    "from core import provider_import; provider_import.install(); "
+    "import stacks.environment_stack, bootstrap.backend_stack"
+)
+
+
+def _tree_rss(root_pid: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * PAGE
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """(wall seconds, peak tree RSS bytes) of one run; raises if the command fails."""
+    full_env = dict(os.environ, **env)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=full_env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n"
+                         f"{process.stderr.read().decode(errors='replace')[-2000:]}")
+    return wall, peak
+
+
+def median_of(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    measure(command, env)  # warm-up: .pyc files, page cache
+    samples = [measure(command, env) for _ in range(runs)]
+    return (statistics.median(s[0] for s in samples),
+            statistics.median(s[1] for s in samples) / 2**20)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-tests", action="store_true", help="leave out the test suite rows")
+    args = parser.parse_args()
+    outdir = tempfile.mkdtemp(prefix="bench-cdktf-out-")
+    synth = [PYTHON, "main.py"]
+    synth_env = {"CDKTF_OUTDIR": outdir}
+    cdktf = str(ROOT / "node_modules" / ".bin" / "cdktf")
+
+    rows: list[tuple[str, tuple[float, float], tuple[float, float] | None]] = []
+
+    def row(label, command, *, env=None, stock_command=None, stock_env=None):
+        lazy = median_of(command, {**LAZY, **(env or {})}, args.runs)
+        stock = None
+        if stock_command is not None:
+            stock = median_of(stock_command, {**STOCK, **(stock_env or env or {})}, args.runs)
+        rows.append((label, lazy, stock))
+        print(f"  measured: {label}", file=sys.stderr)
+
+    row("provider import alone (app's submodules vs whole package)",
+        [PYTHON, "-c", IMPORT_APP], stock_command=[PYTHON, "-c", IMPORT_STOCK])
+    row("synth step: main.py, all stacks", synth, env=synth_env, stock_command=synth)
+    row("`cdktf synth` (what `make synth` runs)", [cdktf, "synth", "--output", outdir],
+        stock_command=[cdktf, "synth", "--output", outdir])
+    if not args.skip_tests:
+        tests = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        row("test suite (`make test` minus installs)", tests, stock_command=tests)
+
+    stock_import = rows[0][2][0]
+    print(f"\nMedian of {args.runs} runs after a warm-up, {os.cpu_count()} cores. "
+          f"Peak memory: summed RSS of the process tree (Python + Node).\n")
+    print("| what | lazy import: wall | peak MiB | stock import: wall | peak MiB | lazy/stock wall |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, lazy, stock in rows:
+        stock_cells = f"{stock[0]:.2f} s | {stock[1]:.0f}" if stock else "- | -"
+        ratio = f"{lazy[0] / stock[0]:.2f}" if stock else "-"
+        print(f"| {label} | {lazy[0]:.2f} s | {lazy[1]:.0f} | {stock_cells} | {ratio} |")
+    synth_lazy = rows[1][1][0]
+    verdict = "meets" if synth_lazy <= stock_import / 2 else "MISSES"
+    print(f"\nGoal (synth of all stacks <= half the stock provider import alone): "
+          f"{synth_lazy:.2f} s vs {stock_import:.2f} s / 2 = {stock_import / 2:.2f} s -> {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
