@@ -185,6 +185,57 @@ class EnvironmentConfig:
     litellm_desired_count: int = field(
         default=1, metadata=_doc("Tasks at creation; afterwards left to the operator and autoscaling.")
     )
+    litellm_container_command: tuple[str, ...] = field(
+        default=(), metadata=_doc("Container command override (default: the image's own).")
+    )
+    litellm_container_port: int = field(default=4000, metadata=_doc("Port LiteLLM listens on."))
+    litellm_environment: Mapping[str, str] = field(
+        default_factory=dict, metadata=_doc("Extra NON-secret environment variables for LiteLLM.")
+    )
+    litellm_secrets: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=_doc("Environment variable -> Secrets Manager/SSM ARN (optionally ...:json-key::), injected as ECS secrets."),
+    )
+    litellm_health_check_path: str = field(
+        default="/health/readiness", metadata=_doc("ALB health check path (never /health, which calls the LLMs).")
+    )
+    litellm_log_retention_days: int = field(default=14, metadata=_doc("Retention of the service's log group."))
+    litellm_enable_execute_command: bool = field(default=False, metadata=_doc("Allow ECS Exec into tasks."))
+    litellm_num_workers: int = field(default=0, metadata=_doc("Uvicorn workers (0 = one per vCPU)."))
+    litellm_config_file: str | None = field(
+        default=None,
+        metadata=_doc("Path (from the repo root) of a LiteLLM config.yaml to upload to S3 and load at start; default: the one baked into the image."),
+    )
+    litellm_autoscaling_enabled: bool = field(default=False, metadata=_doc("Target-tracking autoscaling on CPU and requests per target."))
+    litellm_autoscaling_min_capacity: int = field(default=1, metadata=_doc("Autoscaling floor."))
+    litellm_autoscaling_max_capacity: int = field(default=4, metadata=_doc("Autoscaling ceiling."))
+    litellm_autoscaling_cpu_target: int = field(default=60, metadata=_doc("Target average CPU (%)."))
+    litellm_autoscaling_requests_per_target: int = field(
+        default=200, metadata=_doc("Target ALB requests per task per minute.")
+    )
+    additional_service_security_group_ids: tuple[str, ...] = field(
+        default=(), metadata=_doc("Extra security groups attached to the LiteLLM tasks.")
+    )
+    ecr_repository_enabled: bool = field(default=True, metadata=_doc("Create an ECR repository for your LiteLLM image."))
+    alb_internal: bool = field(default=False, metadata=_doc("Internal ALB (private subnets) instead of internet-facing."))
+    alb_ingress_cidrs: tuple[str, ...] = field(
+        default=("0.0.0.0/0",), metadata=_doc("CIDRs allowed to reach the ALB on 80/443.")
+    )
+    alb_idle_timeout: int = field(
+        default=600, metadata=_doc("ALB idle timeout (s); long enough for streamed LLM responses.")
+    )
+    alb_https_ssl_policy: str = field(
+        default="ELBSecurityPolicy-TLS13-1-2-2021-06", metadata=_doc("TLS policy of the HTTPS listener.")
+    )
+    alb_deletion_protection: bool = field(default=False, metadata=_doc("Refuse to delete the ALB."))
+    alb_access_logs_enabled: bool = field(default=False, metadata=_doc("ALB access logs to a private S3 bucket."))
+    alb_allow_http_only: bool = field(
+        default=False, metadata=_doc("Explicit opt-in for a production environment without HTTPS.")
+    )
+    waf_enabled: bool = field(default=False, metadata=_doc("AWS WAF with managed rules and a per-IP rate limit."))
+    waf_rate_limit_per_5_minutes: int = field(default=2000, metadata=_doc("Requests per IP per 5 minutes before WAF blocks."))
+    alarms_enabled: bool = field(default=False, metadata=_doc("CloudWatch alarms to an SNS topic."))
+    alarm_email: str | None = field(default=None, metadata=_doc("Email subscribed to the alarm topic (confirm the mail)."))
     alb_https_certificate_arn: str | None = field(
         default=None, metadata=_doc("ACM certificate (same region) for the HTTPS listener.")
     )
@@ -566,6 +617,91 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
             problems.append(_problem(source, "alb_https_certificate_arn", f"certificate is in {match['region']}, but an ALB can only use a certificate from its own region {values['aws_region']}"))
     if values.get("alb_redirect_http_to_https") and not arn:
         problems.append(_problem(source, "alb_redirect_http_to_https", "redirecting to HTTPS needs alb_https_certificate_arn"))
+    environment = values.get("environment", "")
+    if environment.startswith("prod") and not arn and not values.get("alb_allow_http_only"):
+        problems.append(_problem(source, "alb_https_certificate_arn", "a production environment needs HTTPS; set the certificate ARN, or alb_allow_http_only = true to accept plain HTTP knowingly"))
+    _check_service_details(values, source, problems)
+
+
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_REF_RE = re.compile(
+    r"^arn:aws(-[a-z]+)*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?"
+    r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+_SECRET_LOOKING_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+# Set by the service itself from the data tier and generated secrets.
+MANAGED_ENVIRONMENT = frozenset({
+    "DATABASE_HOST", "DATABASE_NAME", "DATABASE_USERNAME", "DATABASE_PASSWORD", "DATABASE_URL",
+    "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_SSL", "PORT",
+    "LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY",
+})
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_service_details(values: dict, source: str, problems: list[str]) -> None:
+    def bad(key: str, message: str) -> None:
+        problems.append(_problem(source, key, message))
+
+    port = values.get("litellm_container_port")
+    if port is not None and not 1024 <= port <= 65535:
+        bad("litellm_container_port", f"{port} must be between 1024 and 65535")
+    path = values.get("litellm_health_check_path")
+    if path is not None and (not path.startswith("/") or path.rstrip("/") == "/health"):
+        bad("litellm_health_check_path", f"{path!r}: use /health/readiness or /health/liveliness (/health calls every model and needs auth)")
+    for name, value in values.get("litellm_environment", {}).items():
+        if not _ENV_NAME_RE.match(name):
+            bad(f"litellm_environment.{name}", "not a valid environment variable name")
+        elif name in MANAGED_ENVIRONMENT:
+            bad(f"litellm_environment.{name}", "is set by the stack itself")
+        elif _SECRET_LOOKING_NAME.search(name):
+            bad(f"litellm_environment.{name}", "looks like a secret; put its Secrets Manager ARN in litellm_secrets instead")
+    for name, arn in values.get("litellm_secrets", {}).items():
+        if not _ENV_NAME_RE.match(name):
+            bad(f"litellm_secrets.{name}", "not a valid environment variable name")
+        elif name in MANAGED_ENVIRONMENT:
+            bad(f"litellm_secrets.{name}", "is injected by the stack itself")
+        if not _SECRET_REF_RE.match(arn):
+            bad(f"litellm_secrets.{name}", f"{arn!r} is not a Secrets Manager secret ARN (optionally with :json-key:stage:version) or SSM parameter ARN")
+    retention = values.get("litellm_log_retention_days")
+    if retention is not None and retention not in LOG_RETENTION_DAYS:
+        bad("litellm_log_retention_days", f"{retention} is not a CloudWatch Logs retention period")
+    workers = values.get("litellm_num_workers")
+    if workers is not None and not 0 <= workers <= 64:
+        bad("litellm_num_workers", f"{workers} must be between 0 and 64")
+    low = values.get("litellm_autoscaling_min_capacity", EnvironmentConfig.litellm_autoscaling_min_capacity)
+    high = values.get("litellm_autoscaling_max_capacity", EnvironmentConfig.litellm_autoscaling_max_capacity)
+    if low < 0 or high < 1 or low > high:
+        bad("litellm_autoscaling_max_capacity", f"need 0 <= min ({low}) <= max ({high}) and max >= 1")
+    cpu_target = values.get("litellm_autoscaling_cpu_target")
+    if cpu_target is not None and not 10 <= cpu_target <= 95:
+        bad("litellm_autoscaling_cpu_target", f"{cpu_target} must be between 10 and 95 (%)")
+    requests = values.get("litellm_autoscaling_requests_per_target")
+    if requests is not None and requests < 1:
+        bad("litellm_autoscaling_requests_per_target", "must be at least 1")
+    for group in values.get("additional_service_security_group_ids", ()):
+        if not _SG_ID_RE.match(group):
+            bad("additional_service_security_group_ids", f"{group!r} is not a security group id (sg-...)")
+    cidrs = values.get("alb_ingress_cidrs")
+    if cidrs is not None:
+        if not cidrs:
+            bad("alb_ingress_cidrs", "needs at least one CIDR")
+        for cidr in cidrs:
+            _parse_network(cidr, source, "alb_ingress_cidrs", problems)
+    idle = values.get("alb_idle_timeout")
+    if idle is not None and not 60 <= idle <= 4000:
+        bad("alb_idle_timeout", f"{idle} must be between 60 and 4000 seconds (streamed responses need well over 60)")
+    policy = values.get("alb_https_ssl_policy")
+    if policy is not None and not policy.startswith("ELBSecurityPolicy-"):
+        bad("alb_https_ssl_policy", f"{policy!r} is not an ELB security policy name")
+    rate = values.get("waf_rate_limit_per_5_minutes")
+    if rate is not None and not 100 <= rate <= 2_000_000_000:
+        bad("waf_rate_limit_per_5_minutes", f"{rate} must be between 100 and 2000000000")
+    email = values.get("alarm_email")
+    if email is not None and not _EMAIL_RE.match(email):
+        bad("alarm_email", f"{email!r} is not an email address")
+    config_file = values.get("litellm_config_file")
+    if config_file is not None and (config_file.startswith("/") or ".." in Path(config_file).parts):
+        bad("litellm_config_file", "give a path inside the repository, relative to its root")
 
 
 _INSTANCE_CLASS_RE = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
@@ -705,6 +841,12 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
     values = _parse_table(EnvironmentConfig, data, source, problems)
     values.setdefault("environment", stack_name)
     validate_environment(values, source, problems)
+    config_file = values.get("litellm_config_file")
+    if config_file and ".." not in Path(config_file).parts and not config_file.startswith("/"):
+        if not (root / config_file).is_file():
+            problems.append(_problem(source, "litellm_config_file", f"{config_file} does not exist"))
+        else:
+            values["litellm_config_file"] = str((root / config_file).resolve())
     if len(problems) > before:
         return None
     if values.get("enable_nat_gateway") is not None and "nat_gateway_mode" not in values:
