@@ -257,7 +257,7 @@ class EnvironmentConfig:
     rds_max_allocated_storage: int = field(
         default=200, metadata=_doc("Storage autoscaling ceiling (GiB); 0 turns autoscaling off.")
     )
-    rds_storage_type: str = field(default="gp3", metadata=_doc("gp2, gp3, io1 or io2."))
+    rds_storage_type: str = field(default="gp3", metadata=_doc("gp3 (default) or gp2."))
     rds_storage_encrypted: bool = field(
         default=True, metadata=_doc("Seed key; must stay true (storage is always encrypted).")
     )
@@ -728,6 +728,21 @@ SECRET_KEYS = {
 }
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _window_minutes(window: str, *, weekly: bool) -> int:
+    """Length of a well-formed window; windows may wrap past midnight (or the week's end)."""
+    def minute_of(point: str) -> int:
+        parts = point.split(":")
+        day = _DAYS.index(parts[0]) * 1440 if weekly else 0
+        return day + int(parts[-2]) * 60 + int(parts[-1])
+
+    start, end = window.split("-")
+    period = 7 * 1440 if weekly else 1440
+    return (minute_of(end) - minute_of(start)) % period
+
+
 def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
     def bad(key: str, message: str) -> None:
         problems.append(_problem(source, key, message))
@@ -760,8 +775,8 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
     if max_storage is not None and max_storage != 0 and max_storage < storage:
         bad("rds_max_allocated_storage", f"{max_storage} must be 0 (off) or at least rds_allocated_storage ({storage})")
     storage_type = values.get("rds_storage_type")
-    if storage_type is not None and storage_type not in ("gp2", "gp3", "io1", "io2"):
-        bad("rds_storage_type", f"{storage_type!r} is not one of gp2, gp3, io1, io2")
+    if storage_type is not None and storage_type not in ("gp2", "gp3"):
+        bad("rds_storage_type", f"{storage_type!r} is not one of gp2, gp3 (provisioned-IOPS io1/io2 is not offered: gp3 scales to 64,000 IOPS)")
     if values.get("rds_storage_encrypted") is False:
         bad("rds_storage_encrypted", "storage encryption cannot be turned off")
     kms = values.get("rds_kms_key_id")
@@ -785,11 +800,17 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
     if snapshots is not None and not 0 <= snapshots <= 35:
         bad("redis_snapshot_retention_limit", f"{snapshots} must be between 0 and 35 days")
     window = values.get("redis_snapshot_window")
-    if window is not None and not _SNAPSHOT_WINDOW_RE.match(window):
-        bad("redis_snapshot_window", f"{window!r} is not hh24:mi-hh24:mi (UTC)")
+    if window is not None:
+        if not _SNAPSHOT_WINDOW_RE.match(window):
+            bad("redis_snapshot_window", f"{window!r} is not hh24:mi-hh24:mi (UTC)")
+        elif _window_minutes(window, weekly=False) < 60:
+            bad("redis_snapshot_window", f"{window!r} is shorter than the 60 minutes ElastiCache requires")
     window = values.get("redis_maintenance_window")
-    if window is not None and not _MAINTENANCE_WINDOW_RE.match(window):
-        bad("redis_maintenance_window", f"{window!r} is not ddd:hh24:mi-ddd:hh24:mi (UTC, e.g. sun:18:30-sun:19:30)")
+    if window is not None:
+        if not _MAINTENANCE_WINDOW_RE.match(window):
+            bad("redis_maintenance_window", f"{window!r} is not ddd:hh24:mi-ddd:hh24:mi (UTC, e.g. sun:18:30-sun:19:30)")
+        elif _window_minutes(window, weekly=True) < 60:
+            bad("redis_maintenance_window", f"{window!r} is shorter than the 60 minutes ElastiCache requires")
     arn = values.get("redis_auth_token_secret_arn")
     if arn is not None and not _SECRET_ARN_RE.match(arn):
         bad("redis_auth_token_secret_arn", f"{arn!r} is not a Secrets Manager secret ARN")

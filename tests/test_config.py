@@ -143,6 +143,7 @@ BAD_ENVIRONMENTS = {
     "storage encryption off": ({"rds_storage_encrypted": False}, "rds_storage_encrypted", "cannot be turned off"),
     "redis version for engine": ({"redis_engine": "redis", "redis_engine_version": "8.0"}, "redis_engine_version", "not a supported redis version"),
     "redis nodes": ({"redis_num_cache_clusters": 7}, "redis_num_cache_clusters", "between 1 and 6"),
+    "redis window too short": ({"redis_snapshot_window": "23:30-00:15"}, "redis_snapshot_window", "shorter than the 60 minutes"),
     "redis window": ({"redis_maintenance_window": "sunday 3am"}, "redis_maintenance_window", "ddd:hh24:mi"),
     "bad security group id": ({"additional_rds_allowed_security_group_ids": ["default"]}, "additional_rds_allowed_security_group_ids", "not a security group id"),
     "bad redis secret arn": ({"redis_auth_token_secret_arn": "arn:aws:s3:::bucket"}, "redis_auth_token_secret_arn", "not a Secrets Manager secret ARN"),
