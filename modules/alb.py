@@ -1,0 +1,643 @@
+"""The Application Load Balancer in front of LiteLLM (ECS Fargate tasks registered as ``ip`` targets).
+
+Traffic: clients reach the ALB on 80 (and 443 with a certificate) from ``ingress_cidrs`` or from
+admitted security groups; the ALB reaches the tasks only through egress rules added per target with
+``allow_egress_to``, so its security group has no blanket egress at all.
+
+Streaming: LLM responses stream for minutes, hence the long idle timeout and the
+``least_outstanding_requests`` algorithm, which keeps one slow generation from piling new requests
+onto the same task the way round robin does.
+
+Access logs go to a bucket created here. ALB log delivery only supports SSE-S3 (AES256), not
+SSE-KMS, and the bucket policy grants the ``logdelivery.elasticloadbalancing.amazonaws.com``
+service principal, which AWS recommends in every commercial region. The legacy alternative, the
+per-region ELB account from ``aws_elb_service_account``, is computed by the provider from a static
+table without an AWS call, but fails ("unsupported AWS Region") in regions opened since August
+2022 (e.g. eu-central-2, eu-south-2, ap-south-2, ap-southeast-4, il-central-1, me-central-1,
+ca-west-1, mx-central-1). Only the China and GovCloud documentation still lists the per-account
+form; this module targets the commercial partition.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
+from cdktf_cdktf_provider_aws.lb_listener import (
+    LbListener,
+    LbListenerDefaultAction,
+    LbListenerDefaultActionRedirect,
+)
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclDefaultActionAllow,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleAction,
+    Wafv2WebAclRuleActionBlock,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclRuleOverrideActionNone,
+    Wafv2WebAclRuleVisibilityConfig,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationLoggingFilter,
+    Wafv2WebAclLoggingConfigurationLoggingFilterFilter,
+    Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition,
+    Wafv2WebAclLoggingConfigurationLoggingFilterFilterConditionActionCondition,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsQueryString,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
+
+HTTP_PORT = 80
+HTTPS_PORT = 443
+# AWS limits ALB and target group names to 32 characters and a bucket_prefix to 37.
+MAX_LB_NAME = 32
+MAX_BUCKET_PREFIX = 37
+_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+# /health/readiness answers from the proxy itself (and its DB connection); /health calls every
+# configured model, costs money, needs a key and fails whenever one provider is down.
+HEALTH_CHECK_MATCHER = "200"
+# A new task turns healthy after 2 x 15 s; a hung one leaves after 3 x 15 s. The 10 s timeout
+# leaves room for a readiness probe that queries PostgreSQL while the task is busy streaming.
+HEALTH_CHECK_INTERVAL = 15
+HEALTH_CHECK_TIMEOUT = 10
+HEALTH_CHECK_HEALTHY_THRESHOLD = 2
+HEALTH_CHECK_UNHEALTHY_THRESHOLD = 3
+
+DESYNC_MODES = ("defensive", "strictest")
+# Sent only when HTTP is redirected: the operator then promised browsers HTTPS for good. No
+# includeSubDomains, since other hosts of the same domain are none of this stack's business.
+HSTS_HEADER = "max-age=31536000"
+
+WAF_COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
+WAF_KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"
+# An ALB hands WAF only the first 8 KB of a body, and this rule blocks every body larger than
+# that: nearly every real prompt. It stays in COUNT so its metric still shows how many there are.
+WAF_ALWAYS_COUNT = ("SizeRestrictions_BODY",)
+WAF_RATE_WINDOW_SECONDS = 300
+# Headers through which LiteLLM accepts API keys (OpenAI, Anthropic, Azure, Google and LiteLLM's
+# own forms) and the UI session cookie: WAF logs must never hold a credential.
+WAF_REDACTED_HEADERS = (
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "x-goog-api-key",
+    "x-litellm-api-key",
+    "ocp-apim-subscription-key",
+    "cookie",
+)
+CLOUDWATCH_RETENTION_DAYS = frozenset({
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+})
+
+
+def _cidr_slug(cidr: str) -> str:
+    """``10.0.0.0/8`` -> ``10-0-0-0-8``: a construct id that stays put when other CIDRs change."""
+    return re.sub(r"[./]", "-", cidr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerProps:
+    name: str
+    """Base of every resource name, e.g. ``litellm-dev`` (ALB ``litellm-dev-alb``, target group
+    ``litellm-dev-4000``); lowercase letters, digits and hyphens."""
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    """Public subnets (private ones when ``internal``), in at least two AZs."""
+    internal: bool = False
+    ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """IPv4 CIDRs admitted on 80 (and 443 with a certificate). The ALB is IPv4-only."""
+    allowed_security_group_ids: tuple[str, ...] = ()
+    """Security groups admitted like the CIDRs (e.g. a VPN or bastion in front of an internal
+    ALB); groups created by other constructs go through ``allow_from`` instead."""
+    idle_timeout: int = 600
+    """Seconds a connection may stay silent; streamed LLM responses need far more than 60."""
+    deletion_protection: bool = False
+    """Also keeps the access-log bucket: without protection ``terraform destroy`` empties it."""
+    desync_mitigation_mode: str = "defensive"
+    """``defensive`` (AWS's recommendation) or ``strictest``; see the note in ``LoadBalancer``."""
+    certificate_arn: str | None = None
+    """ACM certificate in the ALB's region; adds the HTTPS listener on 443."""
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    redirect_http_to_https: bool = False
+    """Port 80 answers 301 to HTTPS (and 443 sends HSTS); needs ``certificate_arn``."""
+    target_port: int = 4000
+    health_check_path: str = "/health/readiness"
+    deregistration_delay: int = 120
+    """Seconds a stopping task keeps its in-flight requests (streams) before the ALB drops it."""
+    access_logs_enabled: bool = False
+    access_logs_retention_days: int = 90
+    """Days before access-log objects expire."""
+    waf_enabled: bool = False
+    waf_rate_limit_per_5_minutes: int = 2000
+    """Requests per client IP per 5 minutes before WAF blocks that IP."""
+    waf_count_only_rules: tuple[str, ...] = ()
+    """More rules of AWSManagedRulesCommonRuleSet to only count (``SizeRestrictions_BODY`` is
+    always counted), e.g. ``CrossSiteScripting_BODY`` when prompts carry HTML or code."""
+    waf_logging_enabled: bool = False
+    """Log blocked and counted requests to CloudWatch (``aws-waf-logs-<name>``), keys redacted."""
+    waf_log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        def fail(message: str) -> None:
+            raise ValueError(f"LoadBalancerProps: {message}")
+
+        if not _NAME_RE.match(self.name):
+            fail(f"name {self.name!r} must be lowercase letters, digits and inner hyphens")
+        if self.name.startswith("internal-"):
+            fail("name must not start with 'internal-' (AWS reserves it for ALB names)")
+        if not 1 <= self.target_port <= 65535:
+            fail("target_port must be 1-65535")
+        for kind, derived, limit in (
+            ("load balancer", self.lb_name, MAX_LB_NAME),
+            ("target group", self.target_group_name, MAX_LB_NAME),
+            ("access-log bucket prefix", self.access_logs_bucket_prefix, MAX_BUCKET_PREFIX),
+        ):
+            if len(derived) > limit:
+                fail(f"{kind} name {derived!r} is longer than {limit} characters; shorten name")
+        if len(self.subnet_ids) < 2:
+            fail("give at least two subnet_ids, in different AZs (an ALB requires it)")
+        for cidr in self.ingress_cidrs:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as error:
+                fail(f"ingress_cidrs: {cidr!r} is not a CIDR without host bits ({error})")
+            if network.version != 4:
+                fail(f"ingress_cidrs: {cidr!r} is IPv6, but the load balancer is IPv4-only")
+        if len(set(self.ingress_cidrs)) != len(self.ingress_cidrs):
+            fail("ingress_cidrs lists a CIDR twice")
+        if not 1 <= self.idle_timeout <= 4000:
+            fail("idle_timeout must be 1-4000 seconds")
+        if self.desync_mitigation_mode not in DESYNC_MODES:
+            fail(f"desync_mitigation_mode must be one of {DESYNC_MODES}")
+        if self.redirect_http_to_https and not self.certificate_arn:
+            fail("redirect_http_to_https needs certificate_arn (there is no HTTPS to redirect to)")
+        if not self.ssl_policy.startswith("ELBSecurityPolicy-"):
+            fail(f"ssl_policy {self.ssl_policy!r} is not an ELB security policy name")
+        path = self.health_check_path
+        if not path.startswith("/") or path.rstrip("/") == "/health":
+            fail(f"health_check_path {path!r}: use /health/readiness or /health/liveliness "
+                 "(/health calls every model)")
+        if not 0 <= self.deregistration_delay <= 3600:
+            fail("deregistration_delay must be 0-3600 seconds")
+        if self.access_logs_retention_days < 1:
+            fail("access_logs_retention_days must be at least 1")
+        if not 10 <= self.waf_rate_limit_per_5_minutes <= 2_000_000_000:
+            fail("waf_rate_limit_per_5_minutes must be 10-2000000000")
+        if any(not rule or rule in WAF_ALWAYS_COUNT for rule in self.waf_count_only_rules):
+            fail(f"waf_count_only_rules: give non-empty rule names other than {WAF_ALWAYS_COUNT}")
+        if self.waf_logging_enabled and not self.waf_enabled:
+            fail("waf_logging_enabled needs waf_enabled")
+        if self.waf_log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
+            fail(f"waf_log_retention_days {self.waf_log_retention_days} is not a CloudWatch Logs "
+                 "retention value")
+
+    @property
+    def lb_name(self) -> str:
+        return f"{self.name}-alb"
+
+    @property
+    def target_group_name(self) -> str:
+        # The port is part of the name so that a port change (which replaces the group) can
+        # create the new group before the old one, still attached to the listeners, is destroyed.
+        return f"{self.name}-{self.target_port}"
+
+    @property
+    def access_logs_bucket_prefix(self) -> str:
+        return f"{self.name}-alb-logs-"
+
+    @property
+    def https_enabled(self) -> bool:
+        return self.certificate_arn is not None
+
+
+class LoadBalancer(Construct):
+    """Exposes ``security_group_id``, ``arn``, ``arn_suffix``, ``dns_name``, ``zone_id``,
+    ``target_group_arn``, ``target_group_arn_suffix``, ``request_count_resource_label`` (for
+    ALBRequestCountPerTarget autoscaling), ``https_enabled``, ``url``, ``http_listener_arn``,
+    ``https_listener_arn`` (None without certificate), ``listeners`` (the ECS service must
+    ``depends_on`` them: a target group without a listener cannot take a service),
+    ``web_acl_arn`` / ``waf_log_group_name`` / ``access_logs_bucket`` (None when off), and the
+    methods ``allow_from`` and ``allow_egress_to``.
+
+    Desync mitigation: ``defensive`` (the default, AWS's recommendation) blocks requests
+    classified "severe" and closes the client and target connections after "ambiguous" ones, which
+    takes away what request smuggling needs. ``strictest`` admits only RFC 7230-compliant
+    requests; a public LLM API is called by many hand-written HTTP clients, so that stays opt-in.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, props: LoadBalancerProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        name = props.name
+        self.https_enabled: bool = props.https_enabled
+
+        # A fixed name so operators find the group; nothing derives its name, description or
+        # VPC from anything but props, so it is never replaced behind the ALB's back.
+        security_group = SecurityGroup(
+            self, "security-group",
+            name=props.lb_name,
+            description=f"LiteLLM load balancer {props.lb_name}",
+            vpc_id=props.vpc_id,
+            tags={"Name": props.lb_name},
+        )
+        self.security_group_id: str = security_group.id
+        for cidr in props.ingress_cidrs:
+            for port in self._listener_ports():
+                VpcSecurityGroupIngressRule(
+                    self, f"ingress-{port}-{_cidr_slug(cidr)}",
+                    security_group_id=security_group.id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"{'HTTPS' if port == HTTPS_PORT else 'HTTP'} from {cidr}",
+                )
+        for index, group_id in enumerate(props.allowed_security_group_ids):
+            self.allow_from(f"allowed-security-group-{index}", group_id, "Allowed by configuration")
+
+        access_logs = None
+        self.access_logs_bucket: str | None = None
+        depends_on: list[Any] = []
+        if props.access_logs_enabled:
+            bucket, bucket_policy = self._access_logs_bucket()
+            access_logs = LbAccessLogs(bucket=bucket.id, enabled=True)
+            self.access_logs_bucket = bucket.bucket
+            # ELB test-writes to the bucket when logging is switched on and fails without the policy.
+            depends_on.append(bucket_policy)
+
+        lb = Lb(
+            self, "load-balancer",
+            name=props.lb_name,
+            load_balancer_type="application",
+            internal=props.internal,
+            ip_address_type="ipv4",
+            security_groups=[security_group.id],
+            subnets=list(props.subnet_ids),
+            idle_timeout=props.idle_timeout,
+            enable_deletion_protection=props.deletion_protection,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=props.desync_mitigation_mode,
+            enable_http2=True,
+            access_logs=access_logs,
+            tags={"Name": props.lb_name},
+            depends_on=depends_on or None,
+        )
+        self.arn: str = lb.arn
+        self.arn_suffix: str = lb.arn_suffix
+        self.dns_name: str = lb.dns_name
+        self.zone_id: str = lb.zone_id
+        self.url: str = f"{'https' if self.https_enabled else 'http'}://{lb.dns_name}"
+
+        target_group = LbTargetGroup(
+            self, "target-group",
+            name=props.target_group_name,
+            target_type="ip",
+            protocol="HTTP",
+            port=props.target_port,
+            vpc_id=props.vpc_id,
+            deregistration_delay=str(props.deregistration_delay),
+            load_balancing_algorithm_type="least_outstanding_requests",
+            health_check=LbTargetGroupHealthCheck(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=props.health_check_path,
+                matcher=HEALTH_CHECK_MATCHER,
+                interval=HEALTH_CHECK_INTERVAL,
+                timeout=HEALTH_CHECK_TIMEOUT,
+                healthy_threshold=HEALTH_CHECK_HEALTHY_THRESHOLD,
+                unhealthy_threshold=HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+            ),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            tags={"Name": props.target_group_name},
+        )
+        self.target_group_arn: str = target_group.arn
+        self.target_group_arn_suffix: str = target_group.arn_suffix
+        self.request_count_resource_label: str = f"{lb.arn_suffix}/{target_group.arn_suffix}"
+
+        forward = LbListenerDefaultAction(type="forward", target_group_arn=target_group.arn)
+        if props.redirect_http_to_https:
+            http_action = LbListenerDefaultAction(
+                type="redirect",
+                redirect=LbListenerDefaultActionRedirect(
+                    protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301",
+                ),
+            )
+        else:
+            http_action = forward
+        http_listener = LbListener(
+            self, "http-listener",
+            load_balancer_arn=lb.arn,
+            port=HTTP_PORT,
+            protocol="HTTP",
+            default_action=[http_action],
+            tags={"Name": f"{props.lb_name}-http"},
+        )
+        self.http_listener_arn: str = http_listener.arn
+        self.listeners: list[LbListener] = [http_listener]
+        self.https_listener_arn: str | None = None
+        if props.certificate_arn is not None:
+            https_listener = LbListener(
+                self, "https-listener",
+                load_balancer_arn=lb.arn,
+                port=HTTPS_PORT,
+                protocol="HTTPS",
+                ssl_policy=props.ssl_policy,
+                certificate_arn=props.certificate_arn,
+                default_action=[forward],
+                routing_http_response_strict_transport_security_header_value=(
+                    HSTS_HEADER if props.redirect_http_to_https else None
+                ),
+                tags={"Name": f"{props.lb_name}-https"},
+            )
+            self.https_listener_arn = https_listener.arn
+            self.listeners.append(https_listener)
+
+        self.web_acl_arn: str | None = None
+        self.waf_log_group_name: str | None = None
+        if props.waf_enabled:
+            self._add_waf(lb)
+
+    def _listener_ports(self) -> tuple[int, ...]:
+        return (HTTP_PORT, HTTPS_PORT) if self.https_enabled else (HTTP_PORT,)
+
+    def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
+        """Admit ``security_group_id`` on the listener ports; ``id_`` prefixes the rules' ids."""
+        for port in self._listener_ports():
+            VpcSecurityGroupIngressRule(
+                self, f"{id_}-{port}",
+                security_group_id=self.security_group_id,
+                referenced_security_group_id=security_group_id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+            )
+
+    def allow_egress_to(
+        self, id_: str, security_group_id: str, port: int, description: str | None = None
+    ) -> None:
+        """Let the ALB reach ``security_group_id`` on ``port`` (traffic and health checks)."""
+        VpcSecurityGroupEgressRule(
+            self, id_,
+            security_group_id=self.security_group_id,
+            referenced_security_group_id=security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description or f"To targets on port {port}",
+        )
+
+    def _access_logs_bucket(self) -> tuple[S3Bucket, S3BucketPolicy]:
+        props = self.props
+        # Bucket names are global across all AWS accounts: a fixed prefix keeps it recognisable,
+        # the suffix Terraform appends keeps two accounts using the same props.name apart.
+        bucket = S3Bucket(
+            self, "access-logs-bucket",
+            bucket_prefix=props.access_logs_bucket_prefix,
+            force_destroy=not props.deletion_protection,
+            tags={"Name": f"{props.lb_name}-logs"},
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "access-logs-bucket-encryption",
+            bucket=bucket.id,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                # SSE-S3: the only encryption ELB log delivery can write into.
+                apply_server_side_encryption_by_default=(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256",
+                    )
+                ),
+            )],
+        )
+        public_access_block = S3BucketPublicAccessBlock(
+            self, "access-logs-bucket-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self, "access-logs-bucket-ownership",
+            bucket=bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketLifecycleConfiguration(
+            self, "access-logs-bucket-lifecycle",
+            bucket=bucket.id,
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="expire-access-logs",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(
+                    days=props.access_logs_retention_days,
+                )],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=7,
+                    )
+                ],
+            )],
+        )
+        everyone = [DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])]
+        policy = DataAwsIamPolicyDocument(
+            self, "access-logs-bucket-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AllowElbLogDelivery",
+                    effect="Allow",
+                    actions=["s3:PutObject"],
+                    # ELB writes under AWSLogs/<account-id>/; the account is not known at synth
+                    # time without an STS call, and the bucket holds nothing but these logs.
+                    resources=[f"{bucket.arn}/AWSLogs/*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
+                        type="Service",
+                        identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"],
+                    )],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[bucket.arn, f"{bucket.arn}/*"],
+                    principals=everyone,
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="Bool", variable="aws:SecureTransport", values=["false"],
+                    )],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyOutdatedTls",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[bucket.arn, f"{bucket.arn}/*"],
+                    principals=everyone,
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="NumericLessThan", variable="s3:TlsVersion", values=["1.2"],
+                    )],
+                ),
+            ],
+        )
+        # A bucket policy written while the public access block is still being applied can be
+        # rejected; ordering them avoids a flaky first apply.
+        bucket_policy = S3BucketPolicy(
+            self, "access-logs-bucket-policy",
+            bucket=bucket.id,
+            policy=policy.json,
+            depends_on=[public_access_block],
+        )
+        return bucket, bucket_policy
+
+    def _add_waf(self, lb: Lb) -> None:
+        props = self.props
+        name = props.name
+
+        def visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
+            return Wafv2WebAclRuleVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True,
+            )
+
+        def managed(group: str, count_only: tuple[str, ...] = ()) -> dict[str, Any]:
+            # The provider bindings type ``statement`` as Any (it nests too deep for jsii), so it
+            # is written in Terraform's own block names.
+            statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+            if count_only:
+                statement["rule_action_override"] = [
+                    {"name": rule, "action_to_use": {"count": {}}} for rule in count_only
+                ]
+            return {"managed_rule_group_statement": statement}
+
+        keep_group_actions = Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone())
+        rules = [
+            # First, so a flood is cut off before any managed rule looks at it.
+            Wafv2WebAclRule(
+                name="rate-limit-per-ip",
+                priority=0,
+                action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
+                statement={"rate_based_statement": {
+                    "limit": props.waf_rate_limit_per_5_minutes,
+                    "aggregate_key_type": "IP",
+                    "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS,
+                }},
+                visibility_config=visibility(f"{name}-rate-limit-per-ip"),
+            ),
+            Wafv2WebAclRule(
+                name="aws-known-bad-inputs",
+                priority=1,
+                override_action=keep_group_actions,
+                statement=managed(WAF_KNOWN_BAD_INPUTS_RULE_SET),
+                visibility_config=visibility(f"{name}-aws-known-bad-inputs"),
+            ),
+            Wafv2WebAclRule(
+                name="aws-common-rule-set",
+                priority=2,
+                override_action=keep_group_actions,
+                statement=managed(WAF_COMMON_RULE_SET, WAF_ALWAYS_COUNT + props.waf_count_only_rules),
+                visibility_config=visibility(f"{name}-aws-common-rule-set"),
+            ),
+        ]
+        web_acl = Wafv2WebAcl(
+            self, "web-acl",
+            name=f"{name}-waf",
+            description=f"Managed rules and a per-IP rate limit for {props.lb_name}",
+            scope="REGIONAL",
+            default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
+            rule=rules,
+            visibility_config=Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True,
+                metric_name=f"{name}-waf",
+                sampled_requests_enabled=True,
+            ),
+            tags={"Name": f"{name}-waf"},
+        )
+        Wafv2WebAclAssociation(self, "web-acl-association", resource_arn=lb.arn, web_acl_arn=web_acl.arn)
+        self.web_acl_arn = web_acl.arn
+
+        if props.waf_logging_enabled:
+            # WAF accepts only log groups named aws-waf-logs-*. It adds the log group's resource
+            # policy for delivery.logs.amazonaws.com itself on the first apply.
+            log_group = CloudwatchLogGroup(
+                self, "waf-log-group",
+                name=f"aws-waf-logs-{name}",
+                retention_in_days=props.waf_log_retention_days,
+            )
+            keep = [
+                Wafv2WebAclLoggingConfigurationLoggingFilterFilter(
+                    behavior="KEEP",
+                    requirement="MEETS_ANY",
+                    condition=[
+                        Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition(
+                            action_condition=(
+                                Wafv2WebAclLoggingConfigurationLoggingFilterFilterConditionActionCondition(
+                                    action=action,
+                                )
+                            ),
+                        )
+                        for action in ("BLOCK", "COUNT")
+                    ],
+                )
+            ]
+            redacted = [
+                Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header),
+                )
+                for header in WAF_REDACTED_HEADERS
+            ]
+            # Query strings can carry a ?key= for Google-style clients.
+            redacted.append(Wafv2WebAclLoggingConfigurationRedactedFields(
+                query_string=Wafv2WebAclLoggingConfigurationRedactedFieldsQueryString(),
+            ))
+            Wafv2WebAclLoggingConfiguration(
+                self, "waf-logging",
+                resource_arn=web_acl.arn,
+                log_destination_configs=[log_group.arn],
+                # Allowed requests are in the ALB access logs already; WAF logs explain refusals.
+                logging_filter=Wafv2WebAclLoggingConfigurationLoggingFilter(
+                    default_behavior="DROP", filter=keep,
+                ),
+                redacted_fields=redacted,
+            )
+            self.waf_log_group_name = log_group.name
