@@ -31,6 +31,8 @@ ENVIRONMENTS_DIR = "environments"
 RESERVED_STACK_NAMES = frozenset({"bootstrap"})
 
 NAT_GATEWAY_MODES = ("none", "single", "per_az")
+# ALB names (<prefix>-alb) are limited to 32 characters.
+MAX_RESOURCE_PREFIX = 27
 STATE_LOCKING_MODES = ("dynamodb", "lockfile")
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -528,6 +530,10 @@ def validate_environment(values: dict, source: str, problems: list[str]) -> None
         name = values.get(key)
         if name is not None and (not _NAME_RE.match(name) or len(name) > limit or "--" in name):
             problems.append(_problem(source, key, f"{name!r} must be 2-{limit} lowercase letters, digits or single hyphens, starting with a letter"))
+
+    prefix = f"{values.get('name_prefix', EnvironmentConfig.name_prefix)}-{values.get('environment', '')}"
+    if len(prefix) > MAX_RESOURCE_PREFIX:
+        problems.append(_problem(source, "name_prefix", f"'{prefix}' (name_prefix-environment) is {len(prefix)} characters; load balancer names allow at most {MAX_RESOURCE_PREFIX}"))
 
     zones = values.get("availability_zones")
     if zones is not None:

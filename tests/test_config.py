@@ -120,6 +120,7 @@ BAD_ENVIRONMENTS = {
     "nat flags contradict": ({"nat_gateway_mode": "per_az", "enable_nat_gateway": False}, "enable_nat_gateway", "contradicts"),
     "bad environment name": ({"environment": "Dev_1"}, "environment", "lowercase letters"),
     "bad name prefix": ({"name_prefix": "-litellm"}, "name_prefix", "lowercase letters"),
+    "names too long for AWS": ({"name_prefix": "litellm-gateway-platform", "environment": "staging"}, "name_prefix", "at most 27"),
     "bad region": ({"aws_region": "europe"}, "aws_region", "not an AWS region"),
     "missing required key": ({"aws_region": DELETE}, "aws_region", "required key is missing"),
     "fargate cpu": ({"litellm_task_cpu": 3000}, "litellm_task_cpu", "not a Fargate CPU size"),
