@@ -9,10 +9,25 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from cdktf_cdktf_provider_random.provider import RandomProvider
 
 from core.config import BackendConfig, EnvironmentConfig
+from modules.alarms import Alarms, AlarmsProps
+from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
-from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps
+from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps
+from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, replication_group_id
 from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
+
+POSTGRES_PORT = 5432
+# Instance memory (GiB) by size, for PostgreSQL's default max_connections
+# (LEAST(DBInstanceClassMemory / 9531392, 5000)) behind the connections alarm.
+_MEMORY_GIB_BY_SIZE = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
+                       "4xlarge": 64, "8xlarge": 128}
+
+
+def connections_alarm_threshold(instance_class: str) -> int:
+    """80% of the default max_connections of a PostgreSQL instance class."""
+    memory_gib = _MEMORY_GIB_BY_SIZE.get(instance_class.rsplit(".", 1)[-1], 4)
+    return max(10, int(min(memory_gib * 2**30 // 9531392, 5000) * 0.8))
 
 
 class EnvironmentStack(TerraformStack):
@@ -53,6 +68,9 @@ class EnvironmentStack(TerraformStack):
             ),
         )
         self._build_data_tier(env)
+        self._build_service(env)
+        self._connect()
+        self._build_alarms(env)
         self._outputs()
 
     def _build_data_tier(self, env: EnvironmentConfig) -> None:
@@ -132,6 +150,122 @@ class EnvironmentStack(TerraformStack):
                 ),
             )
 
+    def _build_service(self, env: EnvironmentConfig) -> None:
+        network = self.network
+        self.load_balancer = LoadBalancer(
+            self, "load-balancer",
+            props=LoadBalancerProps(
+                name=env.resource_prefix,
+                vpc_id=network.vpc_id,
+                subnet_ids=tuple(network.private_subnet_ids if env.alb_internal else network.public_subnet_ids),
+                internal=env.alb_internal,
+                ingress_cidrs=env.alb_ingress_cidrs,
+                idle_timeout=env.alb_idle_timeout,
+                deletion_protection=env.alb_deletion_protection,
+                certificate_arn=env.alb_https_certificate_arn,
+                ssl_policy=env.alb_https_ssl_policy,
+                redirect_http_to_https=env.alb_redirect_http_to_https,
+                target_port=env.litellm_container_port,
+                health_check_path=env.litellm_health_check_path,
+                access_logs_enabled=env.alb_access_logs_enabled,
+                waf_enabled=env.waf_enabled,
+                waf_rate_limit_per_5_minutes=env.waf_rate_limit_per_5_minutes,
+            ),
+        )
+        alb, database, cache = self.load_balancer, self.database, self.cache
+        database_host = database.address if database.port == POSTGRES_PORT else f"{database.address}:{database.port}"
+        environment = {
+            **env.litellm_environment,
+            "DATABASE_HOST": database_host,
+            "DATABASE_NAME": database.database_name,
+            "REDIS_HOST": cache.primary_endpoint_address,
+            "REDIS_PORT": str(cache.port),
+            "REDIS_SSL": "true",
+            # Behind the TLS-terminating ALB the admin UI must build its links from the public URL.
+            "PROXY_BASE_URL": alb.url,
+        }
+        secrets = {
+            **env.litellm_secrets,
+            "DATABASE_USERNAME": database.username_value_from,
+            "DATABASE_PASSWORD": database.password_value_from,
+            "REDIS_PASSWORD": cache.auth_token_secret_arn,
+        }
+        self.service = LiteLLMService(
+            self, "litellm",
+            props=LiteLLMServiceProps(
+                name=env.resource_prefix,
+                region=env.aws_region,
+                vpc_id=network.vpc_id,
+                subnet_ids=tuple(network.private_subnet_ids),
+                image=env.litellm_container_image,
+                command=env.litellm_container_command,
+                cpu=env.litellm_task_cpu,
+                memory=env.litellm_task_memory,
+                desired_count=env.litellm_desired_count,
+                port=env.litellm_container_port,
+                num_workers=env.litellm_num_workers,
+                environment=environment,
+                secrets=secrets,
+                generate_master_key="LITELLM_MASTER_KEY" not in env.litellm_secrets,
+                generate_salt_key="LITELLM_SALT_KEY" not in env.litellm_secrets,
+                # Losing the salt key makes every credential stored in the database unreadable.
+                protect_secrets=env.rds_deletion_protection,
+                log_retention_days=env.litellm_log_retention_days,
+                enable_execute_command=env.litellm_enable_execute_command,
+                target_group_arn=alb.target_group_arn,
+                alb_security_group_id=alb.security_group_id,
+                additional_security_group_ids=env.additional_service_security_group_ids,
+                idle_timeout=env.alb_idle_timeout,
+                autoscaling_enabled=env.litellm_autoscaling_enabled,
+                autoscaling_min_capacity=env.litellm_autoscaling_min_capacity,
+                autoscaling_max_capacity=env.litellm_autoscaling_max_capacity,
+                autoscaling_cpu_target=env.litellm_autoscaling_cpu_target,
+                autoscaling_requests_per_target=env.litellm_autoscaling_requests_per_target,
+                alb_request_count_resource_label=alb.request_count_resource_label,
+                ecr_repository_enabled=env.ecr_repository_enabled,
+                config_file=env.litellm_config_file,
+            ),
+        )
+
+    def _connect(self) -> None:
+        """Security group wiring between the constructs: each path opened on both ends."""
+        service, alb = self.service, self.load_balancer
+        # ECS refuses a target group that no listener forwards to yet.
+        service.depend_on(*alb.listeners)
+        alb.allow_egress_to("to-litellm", service.security_group_id, service.port)
+        self.database.allow_from("from-litellm", service.security_group_id, "LiteLLM tasks")
+        self.cache.allow_from("from-litellm", service.security_group_id, "LiteLLM tasks")
+        service.allow_egress_to("to-database", self.database.security_group_id, self.database.port)
+        service.allow_egress_to("to-cache", self.cache.security_group_id, self.cache.port)
+
+    def _build_alarms(self, env: EnvironmentConfig) -> None:
+        self.alarms: Alarms | None = None
+        if not env.alarms_enabled:
+            return
+        # Literal names (alarm names are built from them); the modules name resources the same way.
+        databases = [(f"{env.resource_prefix}-postgres", env.rds_allocated_storage, env.rds_instance_class)]
+        if self.backend_database is not None:
+            databases.append((f"{env.resource_prefix}-backend-postgres",
+                              env.backend_rds_allocated_storage, env.backend_rds_instance_class))
+        cache_id = replication_group_id(env.resource_prefix)
+        self.alarms = Alarms(
+            self, "alarms",
+            props=AlarmsProps(
+                name=env.resource_prefix,
+                email=env.alarm_email,
+                alb_arn_suffix=self.load_balancer.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group_arn_suffix,
+                cluster_name=self.service.cluster_name,
+                service_name=self.service.service_name,
+                db_instance_identifiers=tuple(name for name, _, _ in databases),
+                db_allocated_storage_gib=tuple(storage for _, storage, _ in databases),
+                rds_max_connections_threshold=tuple(
+                    connections_alarm_threshold(instance_class) for _, _, instance_class in databases),
+                cache_cluster_ids=tuple(
+                    f"{cache_id}-{index:03d}" for index in range(1, env.redis_num_cache_clusters + 1)),
+            ),
+        )
+
     def _outputs(self) -> None:
         """Stack outputs; names follow the seed's wherever it has one."""
         outputs: dict[str, object] = {
@@ -146,7 +280,20 @@ class EnvironmentStack(TerraformStack):
             "redis_endpoint": self.cache.primary_endpoint_address,
             "redis_port": self.cache.port,
             "redis_auth_token_secret_arn": self.cache.auth_token_secret_arn,
+            "litellm_alb_dns_name": self.load_balancer.dns_name,
+            "litellm_alb_zone_id": self.load_balancer.zone_id,
+            "litellm_gateway_url": self.load_balancer.url,
+            "litellm_cluster_name": self.service.cluster_name,
+            "litellm_service_name": self.service.service_name,
+            "litellm_log_group_name": self.service.log_group_name,
         }
+        optional = {
+            "ecr_repository_url": self.service.ecr_repository_url,
+            "litellm_master_key_secret_arn": self.service.master_key_secret_arn,
+            "litellm_config_bucket_name": self.service.config_bucket_name,
+            "alarm_topic_arn": self.alarms.topic_arn if self.alarms else None,
+        }
+        outputs.update({name: value for name, value in optional.items() if value is not None})
         if self.backend_database is not None:
             outputs.update({
                 "backend_rds_endpoint": self.backend_database.address,

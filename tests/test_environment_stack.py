@@ -9,7 +9,7 @@ import pytest
 from cdktf import Testing
 
 from stacks.environment_stack import EnvironmentStack
-from tests.helpers import by_tag_name, resources
+from tests.helpers import by_tag_name, data_sources, ref_target, resources
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
@@ -162,7 +162,8 @@ def test_secret_attributes_hold_only_references(stack_json, name):
     """Every password/token/secret_string in the JSON is a Terraform expression, never a value."""
     for path, value in _walk(stack_json(name).get("resource", {})):
         if isinstance(path[-1], str) and path[-1] in SECRET_ATTRIBUTES:
-            assert isinstance(value, str) and value.startswith("${"), f"{path}: literal secret"
+            # The only literal allowed around a reference is LiteLLM's "sk-" key prefix.
+            assert isinstance(value, str) and value.removeprefix("sk-").startswith("${"), f"{path}: literal secret"
 
 
 def test_supplied_master_password_comes_from_a_sensitive_variable(project):
@@ -171,3 +172,107 @@ def test_supplied_master_password_comes_from_a_sensitive_variable(project):
     variable = stack["variable"]["rds_master_password"]
     assert variable["sensitive"] is True and "default" not in variable
     assert _litellm_db(stack)["password"] == "${var.rds_master_password}"
+
+
+# ---------------------------------------------------------------------------- service wiring
+
+
+def _container(stack):
+    (task,) = resources(stack, "aws_ecs_task_definition").values()
+    (container,) = json.loads(task["container_definitions"])
+    return container
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_service_names_are_deterministic_literals(stack_json, name):
+    stack = stack_json(name)
+    (cluster,) = resources(stack, "aws_ecs_cluster").values()
+    (service,) = resources(stack, "aws_ecs_service").values()
+    assert cluster["name"] == f"litellm-{name}-cluster"
+    assert service["name"] == f"litellm-{name}-litellm"
+    for output in ("litellm_alb_dns_name", "litellm_cluster_name", "litellm_service_name", "litellm_gateway_url"):
+        assert output in stack["output"]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_container_gets_datastores_as_env_and_secrets(stack_json, name):
+    container = _container(stack_json(name))
+    env = {item["name"]: item["value"] for item in container["environment"]}
+    secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
+    assert env["DATABASE_HOST"].endswith(".address}")
+    assert env["REDIS_HOST"].endswith(".primary_endpoint_address}")
+    assert env["REDIS_SSL"] == "true"
+    assert env["PROXY_BASE_URL"].startswith("http")
+    assert secrets["DATABASE_USERNAME"].endswith(":username::")
+    assert secrets["DATABASE_PASSWORD"].endswith(":password::")
+    assert secrets["REDIS_PASSWORD"].startswith("${aws_secretsmanager_secret.")
+    assert {"LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"} <= set(secrets)
+    assert not {"DATABASE_PASSWORD", "REDIS_PASSWORD", "LITELLM_MASTER_KEY"} & set(env)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_execution_role_may_read_every_injected_secret(stack_json, name):
+    stack = stack_json(name)
+    readable = set()
+    for document in data_sources(stack, "aws_iam_policy_document").values():
+        for statement in document["statement"]:
+            if "secretsmanager:GetSecretValue" in statement.get("actions", []):
+                readable.update(statement["resources"])
+    for secret in _container(stack)["secrets"]:
+        value_from = secret["valueFrom"]
+        base = value_from.split("}")[0] + "}" if value_from.startswith("${") else value_from
+        assert base in readable, f"{secret['name']}: execution role cannot read {base}"
+
+
+def _rules(stack, tf_type):
+    return list(resources(stack, tf_type).values())
+
+
+def _group_name(stack, reference):
+    return ref_target(stack, reference)["name"]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_network_path_is_opened_on_both_ends(stack_json, name):
+    stack = stack_json(name)
+    prefix = f"litellm-{name}"
+    egress = {(_group_name(stack, r["security_group_id"]), _group_name(stack, r["referenced_security_group_id"]), r["from_port"])
+              for r in _rules(stack, "aws_vpc_security_group_egress_rule") if "referenced_security_group_id" in r}
+    ingress = {(_group_name(stack, r["referenced_security_group_id"]), _group_name(stack, r["security_group_id"]), r["from_port"])
+               for r in _rules(stack, "aws_vpc_security_group_ingress_rule") if "referenced_security_group_id" in r}
+    alb_paths = [path for path in egress if path[0].endswith("-alb") and path[2] == 4000]
+    assert len(alb_paths) == 1
+    service_group = alb_paths[0][1]
+    for path in [alb_paths[0], (service_group, f"{prefix}-postgres", 5432), (service_group, f"{prefix}-redis", 6379)]:
+        assert path in egress, f"missing egress {path}"
+        assert path in ingress, f"missing ingress {path}"
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_only_the_alb_is_open_to_the_internet_and_only_on_80_443(stack_json, name):
+    stack = stack_json(name)
+    for rule in _rules(stack, "aws_vpc_security_group_ingress_rule"):
+        if rule.get("cidr_ipv4") == "0.0.0.0/0":
+            assert rule["from_port"] in (80, 443) and rule["to_port"] == rule["from_port"]
+            assert _group_name(stack, rule["security_group_id"]).endswith("-alb")
+
+
+def test_alarms_follow_the_environment(stack_json):
+    dev, prod = stack_json("dev"), stack_json("prod")
+    assert resources(dev, "aws_cloudwatch_metric_alarm") == {}
+    alarms = resources(prod, "aws_cloudwatch_metric_alarm").values()
+    assert "alarm_topic_arn" in prod["output"]
+    db_ids = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if "DBInstanceIdentifier" in a.get("dimensions", {})}
+    literal_ids = {db["identifier"] for db in resources(prod, "aws_db_instance").values()}
+    assert db_ids == literal_ids, "alarm dimensions must name the real DB instances"
+    cache = _only(prod, "aws_elasticache_replication_group")
+    node_ids = {a["dimensions"]["CacheClusterId"] for a in alarms if "CacheClusterId" in a.get("dimensions", {})}
+    assert node_ids == {f"{cache['replication_group_id']}-{i:03d}" for i in range(1, cache["num_cache_clusters"] + 1)}
+
+
+def test_prod_is_protected_against_accidental_loss(stack_json):
+    prod = stack_json("prod")
+    (alb,) = resources(prod, "aws_lb").values()
+    assert alb["enable_deletion_protection"] is True
+    salt = [s for s in resources(prod, "aws_secretsmanager_secret").values() if s["name"].endswith("litellm-salt-key")]
+    assert salt and salt[0]["lifecycle"]["prevent_destroy"] is True

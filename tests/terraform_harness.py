@@ -1,0 +1,720 @@
+"""Run the real terraform CLI (init, validate, plan) against synthesized stacks, offline.
+
+Why: the JSON-level tests prove what cdktf *wrote*; only Terraform and the AWS provider can say
+whether it is a configuration they accept (argument names, block shapes, types, references,
+provider-side validation). This module turns a synthesized ``cdk.tf.json`` into a scratch working
+directory that plans without network, AWS account or state:
+
+* an override file swaps the backend for a local one and gives the aws provider(s) mock
+  credentials and the ``skip_*`` switches, so nothing talks to AWS (see :func:`offline_override`);
+* ``random_*`` resources are replaced by variables, because the random provider is not in the
+  offline mirror (see :func:`swap_random_resources`); what was swapped is reported;
+* data sources that would call an AWS API are refused with a clear message
+  (see :func:`check_data_sources`);
+* provider plugins come only from a filesystem mirror, through a CLI config written here, so
+  ``terraform init`` cannot reach a registry (see :func:`find_provider_mirror`,
+  :func:`write_cli_config`).
+
+Everything here is plain Python with no pytest dependency except where noted, so the pure parts are
+unit-tested without terraform and the rest can be reused (e.g. :func:`validate_only` for the
+"``cdktf synth --hcl`` output also validates" check).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+STACK_FILE = "cdk.tf.json"
+OVERRIDE_FILE = "zz_offline_override.tf.json"
+PLAN_FILE = "plan.bin"
+PLACEHOLDER = "offline-placeholder"
+MIRROR_ENV_VAR = "TF_PROVIDER_MIRROR"
+DEFAULT_HOST = "registry.terraform.io"
+DEFAULT_NAMESPACE = "hashicorp"
+RANDOM_SOURCE = f"{DEFAULT_HOST}/hashicorp/random"
+
+# Data sources the aws provider computes locally: reading them calls no AWS API, so they plan
+# offline with mock credentials. test_allow_listed_data_sources_plan_offline proves each entry
+# against the real provider; add a type here only together with that proof.
+LOCAL_DATA_SOURCES = frozenset({"aws_iam_policy_document", "aws_partition", "aws_region"})
+
+# Mock credentials: any value works because credential validation and account lookup are skipped.
+MOCK_ACCESS_KEY = "mock-access-key"
+MOCK_SECRET_KEY = "mock-secret-key"
+OFFLINE_PROVIDER_ARGUMENTS: Mapping[str, Any] = {
+    "access_key": MOCK_ACCESS_KEY,
+    "secret_key": MOCK_SECRET_KEY,
+    "skip_credentials_validation": True,  # no sts:GetCallerIdentity at configure time
+    "skip_requesting_account_id": True,  # no STS/IAM call to learn the account id (ARNs become unknown)
+    "skip_metadata_api_check": True,  # never probe the EC2 instance metadata service
+    "skip_region_validation": True,  # no dependency on the provider's region list
+}
+
+
+def _standard_mirror_roots() -> list[Path]:
+    """Where mirrors usually live: this project's CI image, then Terraform's implicit plugin dirs."""
+    home = Path.home()
+    roots = [Path("/opt/tf-plugins"), home / ".terraform.d" / "plugins"]
+    xdg_data_home = os.environ.get("XDG_DATA_HOME")
+    roots.append(Path(xdg_data_home) / "terraform" / "plugins" if xdg_data_home
+                 else home / ".local" / "share" / "terraform" / "plugins")
+    roots.append(home / "Library" / "Application Support" / "io.terraform" / "plugins")  # macOS
+    for data_dir in os.environ.get("XDG_DATA_DIRS", "").split(os.pathsep):
+        if data_dir:
+            roots.append(Path(data_dir) / "terraform" / "plugins")
+    roots += [Path("/usr/local/share/terraform/plugins"), Path("/usr/share/terraform/plugins")]
+    return list(dict.fromkeys(roots))  # de-duplicated, order kept
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class HarnessUnavailable(Exception):
+    """The machine cannot run the loop (no terraform, no mirror). Tests skip, or fail under CI."""
+
+
+class OfflineConfigError(Exception):
+    """A stack cannot be made to plan offline; the message says what to change."""
+
+
+def must_fail_when_unavailable(environ: Mapping[str, str] = os.environ) -> bool:
+    """True under CI: there a missing terraform or mirror is a broken pipeline, not a laptop."""
+    return environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# --------------------------------------------------------------------------------------------
+# Provider requirements and the filesystem mirror
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class ProviderRequirement:
+    source: str  # fully qualified, e.g. registry.terraform.io/hashicorp/aws
+    version: str  # one exact version
+
+    def __str__(self) -> str:
+        return f"{self.source.removeprefix(DEFAULT_HOST + '/')} {self.version}"
+
+
+def normalize_source(source: str) -> str:
+    """``aws`` / ``hashicorp/aws`` / ``registry.terraform.io/hashicorp/aws`` -> the last form."""
+    parts = source.strip().lower().split("/")
+    if len(parts) == 1:
+        parts = [DEFAULT_HOST, DEFAULT_NAMESPACE, *parts]
+    elif len(parts) == 2:
+        parts = [DEFAULT_HOST, *parts]
+    if len(parts) != 3 or not all(parts):
+        raise OfflineConfigError(f"unrecognised provider source address {source!r}")
+    return "/".join(parts)
+
+
+_EXACT_VERSION = re.compile(r"^=?\s*(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$")
+
+
+def provider_requirements(config: Mapping[str, Any]) -> list[ProviderRequirement]:
+    """The providers a stack's ``terraform.required_providers`` asks for.
+
+    A mirror holds concrete versions, so each provider must be pinned to one exact version (cdktf's
+    prebuilt bindings always write one); a range would make the offline result depend on
+    whatever the mirror happens to contain."""
+    required = config.get("terraform", {}).get("required_providers", {})
+    found = []
+    for local_name, spec in required.items():
+        spec = spec if isinstance(spec, Mapping) else {"version": spec}
+        source = normalize_source(spec.get("source", local_name))
+        match = _EXACT_VERSION.match(str(spec.get("version", "")).strip())
+        if not match:
+            raise OfflineConfigError(
+                f"required_providers.{local_name} ({source}) has version {spec.get('version')!r}; "
+                "the offline harness needs one exact version to find it in the mirror")
+        found.append(ProviderRequirement(source, match.group(1)))
+    return sorted(found)
+
+
+def mirror_has_provider(root: Path, requirement: ProviderRequirement, platform: str) -> bool:
+    """Whether ``root`` is a filesystem mirror holding that provider, unpacked or packed layout."""
+    host, namespace, type_ = requirement.source.split("/")
+    base = Path(root) / host / namespace / type_
+    unpacked = base / requirement.version / platform
+    if unpacked.is_dir() and any(p.name.startswith(f"terraform-provider-{type_}") for p in unpacked.iterdir()):
+        return True
+    return (base / f"terraform-provider-{type_}_{requirement.version}_{platform}.zip").is_file()
+
+
+def find_provider_mirror(
+    requirements: Iterable[ProviderRequirement],
+    platform: str,
+    environ: Mapping[str, str] = os.environ,
+    candidates: Iterable[Path] | None = None,
+) -> Path:
+    """The first mirror root that holds every requirement.
+
+    ``$TF_PROVIDER_MIRROR`` wins and is the only root tried when set: a developer who points at a
+    mirror must hear that it is wrong, not silently get another one."""
+    wanted = sorted(set(requirements))
+    described = ", ".join(str(r) for r in wanted)
+    explicit = environ.get(MIRROR_ENV_VAR)
+    if explicit:
+        root = Path(explicit).expanduser()
+        missing = [r for r in wanted if not mirror_has_provider(root, r, platform)]
+        if missing:
+            raise HarnessUnavailable(
+                f"{MIRROR_ENV_VAR}={explicit} has no {', '.join(map(str, missing))} for {platform} "
+                f"(expected e.g. {root / missing[0].source / missing[0].version / platform}/)")
+        return root
+    searched = list(candidates) if candidates is not None else _standard_mirror_roots()
+    for root in searched:
+        if root.is_dir() and all(mirror_has_provider(root, r, platform) for r in wanted):
+            return root
+    raise HarnessUnavailable(
+        f"no filesystem mirror with {described} ({platform}); set {MIRROR_ENV_VAR} "
+        f"(searched: {', '.join(str(r) for r in searched)})")
+
+
+def write_cli_config(path: Path, mirror_root: Path, sources: Iterable[str]) -> Path:
+    """A CLI config that installs ``sources`` from the mirror and nothing from anywhere else.
+
+    There is deliberately no ``direct {}`` block: a provider outside the mirror fails ``init``
+    at once instead of trying the network. ``plugin_cache_may_break_dependency_lock_file`` lets a
+    fresh scratch directory (no lock file yet) reuse the shared plugin cache; the lock files it
+    writes only live in scratch directories."""
+    includes = ", ".join(json.dumps(s) for s in sorted(set(sources)))
+    path.write_text(
+        "# Written by tests/terraform_harness.py: providers from the local mirror only.\n"
+        "plugin_cache_may_break_dependency_lock_file = true\n"
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror_root))}\n"
+        f"    include = [{includes}]\n"
+        "  }\n"
+        "}\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# random_* swap
+# --------------------------------------------------------------------------------------------
+
+# Attributes whose type is not a string: the placeholder must have the right type or the
+# consumer's type check (e.g. a port number) would fail for a reason the real stack does not have.
+_NON_STRING_ATTRIBUTES: Mapping[tuple[str, str], tuple[str, Any]] = {
+    ("random_integer", "result"): ("number", 1),
+    ("random_shuffle", "result"): ("list(string)", [PLACEHOLDER]),
+}
+# Sensitive in the random provider's schema: the variable stays sensitive so Terraform still
+# insists that outputs exposing it are marked sensitive.
+_SENSITIVE_ATTRIBUTES = frozenset({("random_password", "result"), ("random_password", "bcrypt_hash"),
+                                   ("random_password", "")})  # "": the whole object
+
+_RANDOM_REF = re.compile(
+    r"(?<![\w.\-])(?P<type>random_[a-z0-9_]+)\.(?P<name>[A-Za-z_][\w\-]*)"
+    r"(?P<index>\[[^\]]*\])?(?:\.(?P<attr>[A-Za-z_][\w\-]*))?")
+
+
+def expression_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges of ``text`` that are expression code, not literal template text.
+
+    A JSON-syntax Terraform string is a template: only what is inside ``${ }`` / ``%{ }`` is
+    code; ``$${`` is an escaped literal. Inside code, quoted strings are templates again (and can
+    hold their own ``${ }``), and ``{ }`` object braces nest. Heredocs and comments inside
+    expressions are not handled (cdktf does not write them)."""
+    spans: list[tuple[int, int]] = []
+    # Frames: ["template"] (the JSON string), ["string"] (quoted, inside code) or
+    # ["expr", brace_depth, span_start].
+    stack: list[list[Any]] = [["template"]]
+    i, n = 0, len(text)
+    while i < n:
+        frame = stack[-1]
+        if frame[0] in ("template", "string"):
+            if frame[0] == "string" and text[i] == "\\":
+                i += 2
+                continue
+            if frame[0] == "string" and text[i] == '"':
+                stack.pop()
+                stack[-1][2] = i + 1  # back in the enclosing expression
+                i += 1
+                continue
+            if text.startswith(("$${", "%%{"), i):
+                i += 3
+                continue
+            if text.startswith(("${", "%{"), i):
+                stack.append(["expr", 0, i + 2])
+                i += 2
+                continue
+            i += 1
+            continue
+        char = text[i]
+        if char == '"':
+            spans.append((frame[2], i))
+            stack.append(["string"])
+        elif char == "{":
+            frame[1] += 1
+        elif char == "}":
+            if frame[1] == 0:
+                spans.append((frame[2], i))
+                stack.pop()
+            else:
+                frame[1] -= 1
+        i += 1
+    for frame in stack:  # unterminated code runs to the end: scan it rather than miss a reference
+        if frame[0] == "expr":
+            spans.append((frame[2], n))
+    return sorted((s, e) for s, e in spans if e > s)
+
+
+def _rewrite_code(text: str, rewrite: Callable[[str], str]) -> str:
+    spans = expression_spans(text)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for start, end in spans:
+        out += [text[pos:start], rewrite(text[start:end])]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string value and key in a JSON tree, skipping cdktf's ``"//"`` comment objects."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "//":
+                continue
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def random_references(config: Any) -> list[str]:
+    """Every reference to a ``random_*`` resource left in expression code anywhere in ``config``."""
+    found = []
+    for text in _strings(config):
+        for start, end in expression_spans(text):
+            found += [m.group(0) for m in _RANDOM_REF.finditer(text, start, end)]
+    return found
+
+
+@dataclass
+class RandomSwap:
+    """Result of :func:`swap_random_resources`: the rewritten config and what was given up."""
+
+    config: dict
+    swapped: list[str]  # resource addresses removed, e.g. "random_password.db"
+    variables: dict[str, str]  # generated variable name -> the reference it stands for
+
+
+def swap_random_resources(config: Mapping[str, Any]) -> RandomSwap:
+    """Replace every ``random_*`` resource by variables with placeholder defaults.
+
+    The hashicorp/random provider is not in the offline mirror, so a stack using it cannot even
+    ``init``. Its values are unknowable at plan time anyway, so a string placeholder loses little:
+    what is lost (and listed in ``swapped``) is the random resources' own argument checking.
+    Each distinct reference (``random_password.db.result``, ``random_id.x[0].hex``...) gets its
+    own ``var.offline_...``, typed and marked sensitive like the attribute it replaces.
+    ``depends_on`` / ``replace_triggered_by`` entries naming a swapped resource are dropped.
+    The input is not modified."""
+    config = copy.deepcopy(dict(config))
+    terraform = config.get("terraform", {})
+    required = terraform.get("required_providers", {})
+    random_names = {name for name, spec in required.items()
+                    if normalize_source(spec.get("source", name) if isinstance(spec, Mapping) else name)
+                    == RANDOM_SOURCE}
+    random_names.add("random")
+    for name in random_names:
+        required.pop(name, None)
+        config.get("provider", {}).pop(name, None)
+    if "provider" in config and not config["provider"]:
+        del config["provider"]
+
+    def is_random_type(tf_type: str) -> bool:
+        return any(tf_type.startswith(f"{name}_") for name in random_names)
+
+    swapped: list[str] = []
+    resources = config.get("resource", {})
+    for tf_type in [t for t in resources if is_random_type(t)]:
+        swapped += [f"{tf_type}.{name}" for name in resources.pop(tf_type) if name != "//"]
+    if "resource" in config and not config["resource"]:
+        del config["resource"]
+    if not swapped:
+        return RandomSwap(config, [], {})
+
+    swapped_set = set(swapped)
+    variables: dict[str, dict] = {}
+    by_reference: dict[str, str] = {}
+
+    def variable_for(match: re.Match) -> str:
+        ref = match.group(0)
+        if f"{match['type']}.{match['name']}" not in swapped_set:
+            return ref
+        if ref not in by_reference:
+            base = "offline_" + re.sub(r"[^A-Za-z0-9_]+", "_", ref).strip("_")
+            name, n = base, 1
+            while name in variables or name in config.get("variable", {}):
+                n += 1
+                name = f"{base}_{n}"
+            key = (match["type"], match["attr"] or "")
+            tf_type, default = _NON_STRING_ATTRIBUTES.get(key, ("string", PLACEHOLDER))
+            variables[name] = {
+                "type": tf_type, "default": default,
+                "description": f"offline stand-in for {ref} (random provider not mirrored)",
+                **({"sensitive": True} if key in _SENSITIVE_ATTRIBUTES else {}),
+            }
+            by_reference[ref] = name
+        return f"var.{by_reference[ref]}"
+
+    def rewrite(node: Any, key: str | None = None) -> Any:
+        if isinstance(node, str):
+            return _rewrite_code(node, lambda code: _RANDOM_REF.sub(variable_for, code))
+        if isinstance(node, list):
+            if key in ("depends_on", "replace_triggered_by"):
+                node = [item for item in node if not (isinstance(item, str) and _names_swapped(item, swapped_set))]
+            return [rewrite(item) for item in node]
+        if isinstance(node, Mapping):
+            return {(k if k == "//" else rewrite(k)): (v if k == "//" else rewrite(v, k)) for k, v in node.items()}
+        return node
+
+    config = rewrite(config)
+    config.setdefault("variable", {}).update(variables)
+    return RandomSwap(config, sorted(swapped), {name: ref for ref, name in by_reference.items()})
+
+
+def _names_swapped(entry: str, swapped: set[str]) -> bool:
+    """Whether a ``depends_on``-style entry (``random_id.x`` or ``${random_id.x.id}``) names one."""
+    bare = entry.strip()
+    if bare.startswith("${") and bare.endswith("}"):
+        bare = bare[2:-1].strip()
+    match = _RANDOM_REF.match(bare)
+    return bool(match) and f"{match['type']}.{match['name']}" in swapped
+
+
+# --------------------------------------------------------------------------------------------
+# Offline checks and the override file
+# --------------------------------------------------------------------------------------------
+
+
+def check_data_sources(config: Mapping[str, Any], allowed: Iterable[str] = LOCAL_DATA_SOURCES) -> None:
+    """Refuse data sources that would call an API during plan.
+
+    With mock credentials such a read fails (or, with network, is refused by AWS) deep inside the
+    plan output; failing here names the data source and says what to do instead."""
+    allowed = set(allowed)
+    offending = sorted(f"data.{tf_type}.{name}"
+                       for tf_type, blocks in config.get("data", {}).items() if tf_type not in allowed
+                       for name in blocks if name != "//")
+    if offending:
+        raise OfflineConfigError(
+            f"data source(s) {', '.join(offending)} would call an API during plan, which the offline "
+            f"terraform loop cannot do (computed locally and allowed: {', '.join(sorted(allowed))}). "
+            "Pass the value in from configuration instead, or give the loop a `terraform test` "
+            "mock (mock_provider / override_data) for it.")
+
+
+def offline_override(config: Mapping[str, Any]) -> dict:
+    """The ``zz_offline_override.tf.json`` content for a stack.
+
+    Terraform merges override files into the configuration: a ``backend`` block there replaces
+    the stack's whole backend block (s3, or local with a path outside the scratch dir), and each
+    provider block merges argument by argument into the block with the same name and alias, so
+    the stack's region and default_tags stay. cdktf writes provider blocks as a list (one per
+    alias); the override mirrors that list."""
+    aws_blocks = config.get("provider", {}).get("aws", [])
+    if isinstance(aws_blocks, Mapping):
+        aws_blocks = [aws_blocks]
+    aliases = [block.get("alias") for block in aws_blocks] or [None]
+    providers = [{**({"alias": alias} if alias else {}), **OFFLINE_PROVIDER_ARGUMENTS} for alias in aliases]
+    return {"terraform": {"backend": {"local": {}}}, "provider": {"aws": providers}}
+
+
+def expected_resources(config: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """``(type, name)`` of every root-module resource a plan from empty state must create.
+
+    A literal ``count = 0`` or empty ``for_each`` legitimately plans nothing and is left out."""
+    expected = set()
+    for tf_type, blocks in config.get("resource", {}).items():
+        for name, body in blocks.items():
+            if name == "//" or body.get("count") == 0 or body.get("for_each") in ({}, []):
+                continue
+            expected.add((tf_type, name))
+    return expected
+
+
+def discover_stacks(outdir: Path) -> dict[str, Path]:
+    """Stack name -> directory of every ``<outdir>/stacks/<name>/cdk.tf.json``."""
+    return {p.parent.name: p.parent for p in sorted((Path(outdir) / "stacks").glob(f"*/{STACK_FILE}"))}
+
+
+# --------------------------------------------------------------------------------------------
+# Running terraform
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TerraformRun:
+    """One terraform invocation; :meth:`report` is what a failing assertion should show."""
+
+    args: list[str]
+    cwd: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def report(self, lines: int = 40) -> str:
+        """Command, exit code and the tail of stderr and stdout (``-json`` diagnostics as text)."""
+        def tail(text: str) -> str:
+            kept = text.rstrip().splitlines()[-lines:]
+            return "\n".join("    " + line for line in kept) or "    (empty)"
+
+        return (f"$ {' '.join(self.args)}  (in {self.cwd}, exit {self.returncode}, {self.seconds:.1f}s)\n"
+                f"  stderr (last {lines} lines):\n{tail(self.stderr)}\n"
+                f"  stdout (last {lines} lines):\n{tail(_diagnostics_as_text(self.stdout))}")
+
+
+def _diagnostics_as_text(stdout: str) -> str:
+    """``validate -json`` output as one readable line per diagnostic; other output unchanged."""
+    try:
+        diagnostics = json.loads(stdout)["diagnostics"]
+    except (ValueError, KeyError, TypeError):
+        return stdout
+    lines = []
+    for d in diagnostics:
+        where = d.get("range", {})
+        place = f"{where.get('filename')}:{where.get('start', {}).get('line')}" if where else "?"
+        context = d.get("snippet", {}).get("context") or ""
+        detail = " ".join(d.get("detail", "").split())
+        lines.append(f"{d.get('severity')}: {d.get('summary')} [{place} {context}] {detail}".rstrip())
+    return "\n".join(lines) or stdout
+
+
+@dataclass
+class Toolchain:
+    """terraform plus the environment every run gets: mirror-only CLI config, shared plugin
+    cache, mock AWS credentials and nothing inherited that could reach a real account."""
+
+    terraform: str
+    platform: str
+    mirror: Path
+    cli_config: Path
+    plugin_cache: Path
+    env: dict[str, str]
+    requirements: tuple[ProviderRequirement, ...]  # what the mirror was checked to hold
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(sorted({r.source for r in self.requirements}))
+
+    @classmethod
+    def discover(cls, requirements: Iterable[ProviderRequirement], scratch: Path,
+                 environ: Mapping[str, str] = os.environ) -> Toolchain:
+        """Raises :class:`HarnessUnavailable` with a reason a developer can act on."""
+        requirements = sorted(set(requirements))
+        terraform = shutil.which("terraform", path=environ.get("PATH"))
+        if not terraform:
+            raise HarnessUnavailable("terraform not on PATH")
+        probe = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True, timeout=60,
+                               env={**_base_env(environ), "CHECKPOINT_DISABLE": "1"})
+        try:
+            platform = json.loads(probe.stdout)["platform"]
+        except (ValueError, KeyError) as error:
+            raise HarnessUnavailable(f"`terraform version -json` gave no platform: {probe.stderr[-500:]}") from error
+        mirror = find_provider_mirror(requirements, platform, environ)
+        scratch.mkdir(parents=True, exist_ok=True)
+        plugin_cache = scratch / "plugin-cache"
+        plugin_cache.mkdir(exist_ok=True)
+        cli_config = write_cli_config(scratch / "offline.tfrc", mirror, {r.source for r in requirements})
+        aws_files = scratch / "aws-empty"
+        aws_files.write_text("")
+        env = {
+            **_base_env(environ),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "TF_PLUGIN_CACHE_DIR": str(plugin_cache),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            # Belt and braces next to the provider override: the SDK's own lookups find only mocks.
+            "AWS_ACCESS_KEY_ID": MOCK_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": MOCK_SECRET_KEY,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(aws_files),
+            "AWS_SHARED_CREDENTIALS_FILE": str(aws_files),
+        }
+        return cls(terraform, platform, mirror, cli_config, plugin_cache, env, tuple(requirements))
+
+    def run(self, args: list[str], cwd: Path, timeout: float = 900) -> TerraformRun:
+        command = [self.terraform, *args]
+        started = time.monotonic()
+        try:
+            done = subprocess.run(command, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout)
+            returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as error:
+            returncode = -1
+            stdout = _text(error.stdout)
+            stderr = _text(error.stderr) + f"\n(harness: killed after {timeout}s)"
+        return TerraformRun(["terraform", *args], cwd, returncode, stdout, stderr, time.monotonic() - started)
+
+
+def _text(data: bytes | str | None) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+_PASSED_THROUGH_TF_VARS = {"TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"}
+
+
+def _base_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment minus anything that could change what terraform does: a real
+    AWS profile or keys, TF_VAR_*, TF_CLI_ARGS*, TF_WORKSPACE, TF_DATA_DIR... (TF_LOG* stays so a
+    developer can debug)."""
+    return {k: v for k, v in environ.items()
+            if not k.startswith("AWS_") and (not k.startswith("TF_") or k in _PASSED_THROUGH_TF_VARS)}
+
+
+def validate_only(directory: Path, toolchain: Toolchain) -> tuple[TerraformRun, TerraformRun | None]:
+    """``init -backend=false`` then ``validate -json`` in ``directory``, as it is.
+
+    For checks that need no plan, such as "the ``cdktf synth --hcl`` output of every stack also
+    passes terraform validate": no backend is configured, so no override is needed, and any
+    configuration format works (``cdk.tf`` or ``cdk.tf.json``). Providers must still be in the
+    mirror (a stack using random_* needs the random provider there, or the caller must swap it
+    first). Returns (init, validate); validate is None when init failed."""
+    init = toolchain.run(["init", "-backend=false", "-input=false", "-no-color"], directory)
+    if not init.ok:
+        return init, None
+    return init, toolchain.run(["validate", "-json", "-no-color"], directory)
+
+
+# --------------------------------------------------------------------------------------------
+# One stack, end to end
+# --------------------------------------------------------------------------------------------
+
+STEPS = ("init", "validate", "plan", "show")
+
+
+@dataclass
+class StackRun:
+    """Everything the loop learned about one stack. Steps stop at the first failure; asking for a
+    later step explains which earlier one failed and why."""
+
+    name: str
+    workdir: Path
+    config: dict = field(default_factory=dict)  # the cdk.tf.json terraform saw (after the swap)
+    swap: RandomSwap | None = None
+    problem: str | None = None  # why the stack could not be prepared
+    runs: dict[str, TerraformRun] = field(default_factory=dict)
+
+    def failure(self, step: str) -> str | None:
+        """None when ``step`` ran and succeeded, else a message for the assertion."""
+        if self.problem:
+            return f"stack {self.name!r} could not be prepared for the offline loop: {self.problem}"
+        if step in self.runs and self.runs[step].ok:
+            return None
+        for earlier in STEPS:
+            run = self.runs.get(earlier)
+            if run is not None and not run.ok:
+                what = "failed" if earlier == step else f"was not run because `terraform {earlier}` failed"
+                return f"stack {self.name!r}: `terraform {step}` {what}:\n{run.report()}"
+        return f"stack {self.name!r}: `terraform {step}` did not run"
+
+    @property
+    def validate_result(self) -> dict:
+        return json.loads(self.runs["validate"].stdout)
+
+    @property
+    def plan_json(self) -> dict:
+        return json.loads(self.runs["show"].stdout)
+
+    def plan_warnings(self) -> list[str]:
+        """``Warning: ...`` headlines printed by plan (provider deprecations and the like)."""
+        run = self.runs.get("plan")
+        text = (run.stdout + "\n" + run.stderr) if run else ""
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("Warning:")]
+
+
+def prepare_stack(stack_dir: Path, workdir: Path, mirrored_sources: Iterable[str]) -> StackRun:
+    """Copy a synthesized stack into ``workdir`` and make it plannable offline (no terraform yet)."""
+    name = Path(stack_dir).name
+    run = StackRun(name, workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        original = json.loads((Path(stack_dir) / STACK_FILE).read_text())
+        swap = swap_random_resources(original)
+        left = random_references(swap.config)
+        if left:
+            raise OfflineConfigError(f"random_* references the swap could not rewrite: {sorted(set(left))}")
+        check_data_sources(swap.config)
+        mirrored = set(mirrored_sources)
+        missing = [str(r) for r in provider_requirements(swap.config) if r.source not in mirrored]
+        if missing:
+            raise OfflineConfigError(
+                f"provider(s) {', '.join(missing)} are not installable offline (mirrored: "
+                f"{', '.join(sorted(mirrored))}); add them to the mirror or extend the harness's swap")
+    except OfflineConfigError as error:
+        run.problem = str(error)
+        return run
+    run.config, run.swap = swap.config, swap
+    (workdir / STACK_FILE).write_text(json.dumps(swap.config, indent=2))
+    (workdir / OVERRIDE_FILE).write_text(json.dumps(offline_override(swap.config), indent=2))
+    assets = Path(stack_dir) / "assets"
+    if assets.is_dir():
+        shutil.copytree(assets, workdir / "assets", symlinks=True, dirs_exist_ok=True)
+    return run
+
+
+COMMANDS: Mapping[str, tuple[str, ...]] = {
+    "init": ("init", "-input=false", "-no-color"),
+    "validate": ("validate", "-json", "-no-color"),
+    "plan": ("plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", f"-out={PLAN_FILE}"),
+    "show": ("show", "-json", "-no-color", PLAN_FILE),
+}
+
+
+def run_steps(result: StackRun, toolchain: Toolchain, steps: Iterable[str] = STEPS) -> StackRun:
+    """Run ``steps`` in the stack's workdir, in order, unless an earlier step already failed."""
+    for step in steps:
+        if result.problem or any(not run.ok for run in result.runs.values()):
+            break
+        result.runs[step] = toolchain.run(list(COMMANDS[step]), result.workdir)
+    return result
+
+
+def run_stack(stack_dir: Path, workdir: Path, toolchain: Toolchain, steps: Iterable[str] = STEPS) -> StackRun:
+    """prepare -> init -> validate -> plan -> show -json, stopping at the first failure."""
+    return run_steps(prepare_stack(stack_dir, workdir, toolchain.sources), toolchain, steps)
+
+
+def run_stacks(stacks: Mapping[str, Path], workdir_for: Callable[[str], Path], toolchain: Toolchain,
+               jobs: int = 1) -> dict[str, StackRun]:
+    """:func:`run_stack` for several stacks, ``jobs`` at a time after a serial ``init``.
+
+    Almost all the time goes into terraform starting the ~700 MB aws provider and loading its
+    schema, once per command and stack; that is CPU-bound and independent between stacks, so it
+    parallelises. ``init`` stays serial: the first one fills the shared plugin cache (the later
+    ones only link to it), and Terraform does not promise that concurrent writers to one cache
+    are safe. ``workdir_for`` is called in the calling thread."""
+    results = {name: prepare_stack(stack_dir, workdir_for(name), toolchain.sources)
+               for name, stack_dir in stacks.items()}
+    for result in results.values():
+        run_steps(result, toolchain, ["init"])
+    rest = [step for step in STEPS if step != "init"]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(lambda result: run_steps(result, toolchain, rest), results.values()))
+    return results
