@@ -31,6 +31,37 @@ provider_import.install()
 
 from core.config import ProjectConfig, load_project  # noqa: E402
 
+STOCK_SYNTH_TEST = "test_output_is_byte_identical_to_the_stock_import"
+_stock_synth: dict = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Start the stock-import synth (about 13 s of CPU, mostly waiting on imports) in the
+    background as soon as we know the equivalence test will run, so it overlaps other tests."""
+    import subprocess
+    import tempfile
+
+    if not any(item.name == STOCK_SYNTH_TEST for item in items):
+        return
+    outdir = Path(tempfile.mkdtemp(prefix="stock-synth-"))
+    env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
+    _stock_synth["outdir"] = outdir
+    _stock_synth["process"] = subprocess.Popen(
+        [sys.executable, "main.py"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+@pytest.fixture(scope="session")
+def stock_synth_outdir() -> Path:
+    """cdktf.out of the whole app synthesized with the stock (eager) provider import."""
+    process = _stock_synth.get("process")
+    if process is None:
+        pytest.fail("the stock synth was not started (run the equivalence test by its full name)")
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr.decode(errors="replace")[-3000:]
+    return _stock_synth["outdir"]
+
 
 @pytest.fixture(scope="session")
 def project() -> ProjectConfig:
