@@ -238,6 +238,21 @@ class EnvironmentConfig:
     waf_rate_limit_per_5_minutes: int = field(default=2000, metadata=_doc("Requests per IP per 5 minutes before WAF blocks."))
     alarms_enabled: bool = field(default=False, metadata=_doc("CloudWatch alarms to an SNS topic."))
     alarm_email: str | None = field(default=None, metadata=_doc("Email subscribed to the alarm topic (confirm the mail)."))
+    # Operations (modules/manual_control, modules/bastion).
+    litellm_manual_control_enabled: bool = field(
+        default=False, metadata=_doc("IAM-authenticated API that boosts the service for a fixed window (seed name).")
+    )
+    litellm_manual_override_default_hours: float = field(default=2, metadata=_doc("Boost length when the request names none."))
+    litellm_manual_override_max_hours: float = field(default=12, metadata=_doc("Longest boost the API accepts."))
+    litellm_manual_override_desired_count: int = field(default=1, metadata=_doc("Tasks while boosted."))
+    litellm_idle_shutdown_minutes: int = field(
+        default=0, metadata=_doc("Scale to zero after this many minutes without requests (0 = never); needs manual control.")
+    )
+    litellm_idle_check_interval_minutes: int = field(default=5, metadata=_doc("How often the idle check runs."))
+    backend_db_bastion_enabled: bool = field(
+        default=False, metadata=_doc("SSM-only bastion in a private subnet for database tunnels (seed name).")
+    )
+    backend_db_bastion_instance_type: str = field(default="t4g.nano", metadata=_doc("Bastion instance type (Graviton)."))
     alb_https_certificate_arn: str | None = field(
         default=None, metadata=_doc("ACM certificate (same region) for the HTTPS listener.")
     )
@@ -362,7 +377,7 @@ def _type_name(tp: Any) -> str:
         return f"list of {_type_name(typing.get_args(tp)[0])}"
     if origin in (collections.abc.Mapping, dict):
         return "table of strings"
-    return {str: "string", int: "integer", bool: "boolean (true/false)"}.get(tp, str(tp))
+    return {str: "string", int: "integer", float: "number", bool: "boolean (true/false)"}.get(tp, str(tp))
 
 
 def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
@@ -404,6 +419,10 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
         return False, None
     if tp is str:
         return isinstance(value, str), value
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf"):
+            return True, float(value)
+        return False, None
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in this module, not user input
 
 
@@ -627,6 +646,34 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
     if environment.startswith("prod") and not arn and not values.get("alb_allow_http_only"):
         problems.append(_problem(source, "alb_https_certificate_arn", "a production environment needs HTTPS; set the certificate ARN, or alb_allow_http_only = true to accept plain HTTP knowingly"))
     _check_service_details(values, source, problems)
+    _check_operations(values, source, problems)
+
+
+def _check_operations(values: dict, source: str, problems: list[str]) -> None:
+    def bad(key: str, message: str) -> None:
+        problems.append(_problem(source, key, message))
+
+    default_hours = values.get("litellm_manual_override_default_hours", EnvironmentConfig.litellm_manual_override_default_hours)
+    max_hours = values.get("litellm_manual_override_max_hours", EnvironmentConfig.litellm_manual_override_max_hours)
+    if not 0 < max_hours <= 168:
+        bad("litellm_manual_override_max_hours", f"{max_hours} must be more than 0 and at most 168 (a week)")
+    elif not 0 < default_hours <= max_hours:
+        bad("litellm_manual_override_default_hours", f"{default_hours} must be more than 0 and at most litellm_manual_override_max_hours ({max_hours})")
+    count = values.get("litellm_manual_override_desired_count")
+    if count is not None and not 1 <= count <= 100:
+        bad("litellm_manual_override_desired_count", f"{count} must be between 1 and 100")
+    idle = values.get("litellm_idle_shutdown_minutes")
+    if idle is not None:
+        if not 0 <= idle <= 10080:
+            bad("litellm_idle_shutdown_minutes", f"{idle} must be between 0 (off) and 10080")
+        elif idle and not values.get("litellm_manual_control_enabled"):
+            bad("litellm_idle_shutdown_minutes", "idle shutdown needs litellm_manual_control_enabled = true (its function does the scaling)")
+    interval = values.get("litellm_idle_check_interval_minutes")
+    if interval is not None and not 1 <= interval <= 60:
+        bad("litellm_idle_check_interval_minutes", f"{interval} must be between 1 and 60")
+    instance_type = values.get("backend_db_bastion_instance_type")
+    if instance_type is not None and not re.match(r"^[a-z][a-z0-9]*g[a-z]*\.[a-z0-9]+$", instance_type):
+        bad("backend_db_bastion_instance_type", f"{instance_type!r} is not a Graviton (arm64) instance type such as t4g.nano")
 
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
