@@ -171,6 +171,7 @@ class BackendDatabase(Construct):
             vpc_security_group_ids=[db_sg.id],
             parameter_group_name=parameter_group.name,
             publicly_accessible=False,
+            iam_database_authentication_enabled=True,
             multi_az=props.multi_az,
             backup_retention_period=props.backup_retention_period,
             copy_tags_to_snapshot=True,

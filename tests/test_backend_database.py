@@ -135,6 +135,7 @@ def test_instance_is_encrypted_private_and_minor_upgrading(synthesized, case):
             "storage_type": "gp3",
             "publicly_accessible": False,
             "copy_tags_to_snapshot": True,
+            "iam_database_authentication_enabled": True,
         },
     )
 
@@ -445,3 +446,4 @@ def test_props_reject_invalid_values():
     with pytest.raises(ValueError, match="subnet_ids"):
         _props(subnet_ids=())
     _props(secret_recovery_window_days=0)  # immediate deletion is allowed
+
