@@ -31,11 +31,12 @@ VENV_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
-	@echo "make test                  run the whole test suite"
+	@echo "make test                  run the whole test suite, then make check"
+	@echo "make check                 checkov policy scan of every stack against checkov-exceptions.toml"
 	@echo "make bench                 time synth, provider import and tests (stock vs lazy import)"
 	@echo "make diff ENV=dev          cdktf diff for one environment (needs AWS credentials)"
 	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
@@ -63,6 +64,10 @@ synth: install
 
 test: install
 	.venv/bin/python -m pytest
+	@$(MAKE) --no-print-directory check
+
+check: install
+	.venv/bin/python scripts/policy_scan.py
 
 bench: install
 	.venv/bin/python scripts/bench.py

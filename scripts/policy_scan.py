@@ -1,0 +1,146 @@
+#!/usr/bin/env python
+"""`make check`: checkov policy scan of every synthesized stack, against one reviewed
+exceptions file.
+
+Why a wrapper instead of plain `checkov -d cdktf.out`:
+* checkov exits 0 when it cannot parse a file (e.g. `terraform.required_version` in cdktf JSON),
+  so parse errors are counted here and fail the run;
+* per-resource skip comments do not exist in JSON, so exceptions live in
+  `checkov-exceptions.toml`, one check id per environment with a reason, and an exception that
+  no longer matches anything fails the run too (the file stays honest);
+* it runs offline: `--skip-download`, no result upload, no version check.
+
+Usage: policy_scan.py [--outdir cdktf.out] [--json]   (synthesizes first when --outdir is absent)
+Exit codes: 0 clean, 1 findings or stale exceptions or parse errors, 2 usage/tool problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXCEPTIONS_FILE = ROOT / "checkov-exceptions.toml"
+
+
+@dataclass
+class StackResult:
+    stack: str
+    passed: int = 0
+    failed: list[dict] = field(default_factory=list)   # not excepted
+    excepted: list[dict] = field(default_factory=list)
+    parsing_errors: int = 0
+
+
+def load_exceptions(path: Path = EXCEPTIONS_FILE) -> dict[tuple[str, str], str]:
+    """(stack, check id) -> reason. Every entry needs a check, its stacks and a reason."""
+    data = tomllib.loads(path.read_text())
+    out: dict[tuple[str, str], str] = {}
+    for index, entry in enumerate(data.get("exception", [])):
+        check, stacks, reason = entry.get("check"), entry.get("stacks"), entry.get("reason", "").strip()
+        if not check or not stacks or not reason:
+            raise SystemExit(f"{path.name}: exception #{index + 1} needs check, stacks and reason")
+        for stack in stacks:
+            out[(stack, check)] = reason
+    return out
+
+
+def checkov_command() -> list[str]:
+    local = Path(sys.executable).parent / "checkov"
+    return [str(local) if local.exists() else "checkov"]
+
+
+def scan_stack(stack_dir: Path, work: Path) -> dict:
+    """Run checkov on one stack's cdk.tf.json; return its JSON report."""
+    target = work / stack_dir.name
+    target.mkdir()
+    shutil.copy(stack_dir / "cdk.tf.json", target / "main.tf.json")
+    env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true", BC_SKIP_MAPPING="TRUE",
+               ANSI_COLORS_DISABLED="1")
+    result = subprocess.run(
+        checkov_command() + ["-d", str(target), "--framework", "terraform_json", "--output", "json",
+                             "--quiet", "--compact", "--skip-download", "--skip-results-upload"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"checkov crashed on {stack_dir.name} (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout) if result.stdout.strip() else {}
+    if isinstance(report, list):
+        report = next((r for r in report if r.get("check_type") == "terraform_json"), report[0] if report else {})
+    if not report:
+        # An empty report means checkov read nothing: treat it as a parse failure, never a pass.
+        report = {"summary": {"parsing_errors": 1}}
+    return report
+
+
+def evaluate(stack: str, report: dict, exceptions: dict[tuple[str, str], str]) -> StackResult:
+    summary = report.get("summary", {})
+    result = StackResult(stack, passed=summary.get("passed", 0),
+                         parsing_errors=summary.get("parsing_errors", 0))
+    for finding in report.get("results", {}).get("failed_checks", []):
+        bucket = result.excepted if (stack, finding["check_id"]) in exceptions else result.failed
+        bucket.append(finding)
+    return result
+
+
+def synthesize(outdir: Path) -> None:
+    env = dict(os.environ, CDKTF_OUTDIR=str(outdir))
+    node_bin = ROOT / "node_modules" / ".bin"
+    env["PATH"] = f"{node_bin}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("NODE_OPTIONS", "--disable-warning=DEP0044")
+    subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, check=True)
+
+
+def run(outdir: Path, exceptions: dict[tuple[str, str], str]) -> tuple[list[StackResult], list[str]]:
+    stacks = sorted(p for p in (outdir / "stacks").iterdir() if (p / "cdk.tf.json").is_file())
+    results = []
+    with tempfile.TemporaryDirectory(prefix="policy-scan-") as work:
+        for stack_dir in stacks:
+            results.append(evaluate(stack_dir.name, scan_stack(stack_dir, Path(work)), exceptions))
+    used = {(r.stack, f["check_id"]) for r in results for f in r.excepted}
+    scanned = {r.stack for r in results}
+    stale = [f"{stack}: {check}" for (stack, check) in sorted(exceptions)
+             if stack in scanned and (stack, check) not in used]
+    return results, stale
+
+
+def report_text(results: list[StackResult], stale: list[str]) -> str:
+    lines = ["| stack | passed | failed | excepted | parse errors |", "|---|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r.stack} | {r.passed} | {len(r.failed)} | {len(r.excepted)} | {r.parsing_errors} |")
+    for r in results:
+        for finding in r.failed:
+            lines.append(f"FAIL {r.stack}: {finding['check_id']} {finding['resource']}: {finding['check_name']}")
+        if r.parsing_errors:
+            lines.append(f"FAIL {r.stack}: checkov could not parse the stack ({r.parsing_errors} file(s))")
+    for entry in stale:
+        lines.append(f"STALE exception (matches nothing; remove it): {entry}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outdir", type=Path, help="existing cdktf.out to scan (default: synthesize)")
+    args = parser.parse_args()
+    exceptions = load_exceptions()
+    if args.outdir:
+        results, stale = run(args.outdir, exceptions)
+    else:
+        with tempfile.TemporaryDirectory(prefix="policy-synth-") as tmp:
+            synthesize(Path(tmp))
+            results, stale = run(Path(tmp), exceptions)
+    print(report_text(results, stale))
+    failed = any(r.failed or r.parsing_errors for r in results) or stale
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

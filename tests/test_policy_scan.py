@@ -1,0 +1,82 @@
+"""scripts/policy_scan.py (make check): exceptions are per stack, parse errors and stale
+exceptions fail, and checkov's own blind spot (exit 0 on unparseable JSON) is real."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("policy_scan", ROOT / "scripts" / "policy_scan.py")
+policy_scan = importlib.util.module_from_spec(spec)
+sys.modules["policy_scan"] = policy_scan  # dataclasses look their module up there
+spec.loader.exec_module(policy_scan)
+
+
+def _report(*check_ids, passed=3, parsing_errors=0):
+    return {
+        "summary": {"passed": passed, "failed": len(check_ids), "parsing_errors": parsing_errors},
+        "results": {"failed_checks": [
+            {"check_id": c, "resource": f"aws_x.r{i}", "check_name": "n"} for i, c in enumerate(check_ids)
+        ]},
+    }
+
+
+def test_exception_applies_only_to_the_stacks_it_names():
+    exceptions = {("dev", "CKV_AWS_150"): "dev is disposable"}
+    dev = policy_scan.evaluate("dev", _report("CKV_AWS_150"), exceptions)
+    prod = policy_scan.evaluate("prod", _report("CKV_AWS_150"), exceptions)
+    assert not dev.failed and len(dev.excepted) == 1
+    assert [f["check_id"] for f in prod.failed] == ["CKV_AWS_150"]
+
+
+def test_parse_errors_are_failures():
+    result = policy_scan.evaluate("dev", _report(parsing_errors=1), {})
+    assert result.parsing_errors == 1
+    assert "could not parse" in policy_scan.report_text([result], [])
+
+
+def test_shipped_exceptions_are_reasoned_and_name_real_stacks(project):
+    exceptions = policy_scan.load_exceptions()
+    stacks = {"bootstrap"} | {env.stack_name for env in project.environments}
+    assert exceptions
+    for (stack, check), reason in exceptions.items():
+        assert stack in stacks, f"{check}: unknown stack {stack}"
+        assert check.startswith(("CKV_", "CKV2_")) and len(reason) > 20
+
+
+def test_exceptions_file_rejects_an_entry_without_reason(tmp_path):
+    bad = tmp_path / "exceptions.toml"
+    bad.write_text('[[exception]]\ncheck = "CKV_AWS_1"\nstacks = ["dev"]\n')
+    with pytest.raises(SystemExit, match="needs check, stacks and reason"):
+        policy_scan.load_exceptions(bad)
+
+
+def test_checkov_reports_required_version_as_a_parse_error_with_exit_0(tmp_path, synth_outdir):
+    """Verified, not trusted: `terraform.required_version` makes checkov's terraform_json parser
+    fail, and checkov still exits 0; the gate counts it as a failure."""
+    stack = tmp_path / "stacks" / "bootstrap"
+    stack.mkdir(parents=True)
+    data = json.loads((synth_outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    data["terraform"]["required_version"] = ">= 1.6"
+    (stack / "cdk.tf.json").write_text(json.dumps(data))
+    work = tmp_path / "work"
+    work.mkdir()
+    report = policy_scan.scan_stack(stack, work)
+    assert report["summary"]["parsing_errors"] >= 1
+    assert policy_scan.evaluate("bootstrap", report, {}).parsing_errors >= 1
+
+
+def test_stale_exception_is_reported(tmp_path, synth_outdir):
+    only_bootstrap = tmp_path / "out"
+    shutil.copytree(synth_outdir / "stacks" / "bootstrap", only_bootstrap / "stacks" / "bootstrap")
+    exceptions = policy_scan.load_exceptions()
+    exceptions[("bootstrap", "CKV_AWS_999")] = "a check that never fires here"
+    results, stale = policy_scan.run(only_bootstrap, exceptions)
+    assert stale == ["bootstrap: CKV_AWS_999"]
+    assert not results[0].failed, policy_scan.report_text(results, stale)
