@@ -456,6 +456,7 @@ class LiteLLMService(Construct):
         self.service_name: str = service.name
         self.service_arn: str = service.id
 
+        self.scalable_target_arn: str | None = None
         if props.autoscaling_enabled:
             self._autoscaling(cluster, service)
 
@@ -812,7 +813,11 @@ class LiteLLMService(Construct):
             resource_id=f"service/{cluster.name}/{service.name}",
             min_capacity=props.autoscaling_min_capacity,
             max_capacity=props.autoscaling_max_capacity,
+            # Scale-to-zero (manual control, boost script) lowers the floor to 0 at run time;
+            # a later deploy must not raise it again under a sleeping service.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["min_capacity"]),
         )
+        self.scalable_target_arn = target.arn
         metrics = [("cpu", "ECSServiceAverageCPUUtilization", props.autoscaling_cpu_target, None)]
         if props.alb_request_count_resource_label is not None:
             metrics.append((

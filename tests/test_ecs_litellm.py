@@ -681,6 +681,8 @@ def test_autoscaling_tracks_cpu_and_requests(synthesized):
     _, stack = synthesized["prod"]
     target = _one(stack, "aws_appautoscaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
+    # The floor belongs to scale-to-zero at run time once created.
+    assert target["lifecycle"]["ignore_changes"] == ["min_capacity"]
     assert target["service_namespace"] == "ecs"
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
     cluster_id = next(iter(resources(stack, "aws_ecs_cluster")))
