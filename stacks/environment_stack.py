@@ -14,6 +14,7 @@ from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
 from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps
 from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, replication_group_id
+from modules.manual_control import ManualControl, ManualControlProps
 from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 
@@ -70,6 +71,7 @@ class EnvironmentStack(TerraformStack):
         self._build_data_tier(env)
         self._build_service(env)
         self._connect()
+        self._build_operations(env)
         self._build_alarms(env)
         self._outputs()
 
@@ -238,6 +240,30 @@ class EnvironmentStack(TerraformStack):
         service.allow_egress_to("to-database", self.database.security_group_id, self.database.port)
         service.allow_egress_to("to-cache", self.cache.security_group_id, self.cache.port)
 
+    def _build_operations(self, env: EnvironmentConfig) -> None:
+        self.manual_control: ManualControl | None = None
+        if env.litellm_manual_control_enabled:
+            autoscaling = env.litellm_autoscaling_enabled
+            self.manual_control = ManualControl(
+                self, "manual-control",
+                props=ManualControlProps(
+                    name=env.resource_prefix,
+                    region=env.aws_region,
+                    cluster_name=self.service.cluster_name,
+                    service_name=self.service.service_name,
+                    service_arn=self.service.service_arn,
+                    load_balancer_arn_suffix=self.load_balancer.arn_suffix,
+                    active_desired_count=env.litellm_manual_override_desired_count,
+                    default_override_hours=env.litellm_manual_override_default_hours,
+                    max_override_hours=env.litellm_manual_override_max_hours,
+                    idle_shutdown_minutes=env.litellm_idle_shutdown_minutes,
+                    idle_check_interval_minutes=env.litellm_idle_check_interval_minutes,
+                    autoscaling_min_capacity=env.litellm_autoscaling_min_capacity if autoscaling else None,
+                    autoscaling_max_capacity=env.litellm_autoscaling_max_capacity if autoscaling else None,
+                    scalable_target_arn=self.service.scalable_target_arn,
+                ),
+            )
+
     def _build_alarms(self, env: EnvironmentConfig) -> None:
         self.alarms: Alarms | None = None
         if not env.alarms_enabled:
@@ -292,6 +318,9 @@ class EnvironmentStack(TerraformStack):
             "litellm_master_key_secret_arn": self.service.master_key_secret_arn,
             "litellm_config_bucket_name": self.service.config_bucket_name,
             "alarm_topic_arn": self.alarms.topic_arn if self.alarms else None,
+            "litellm_manual_control_api_url": self.manual_control.api_url if self.manual_control else None,
+            "litellm_manual_control_invoke_policy": (
+                self.manual_control.invoke_policy_json if self.manual_control else None),
         }
         outputs.update({name: value for name, value in optional.items() if value is not None})
         if self.backend_database is not None:
