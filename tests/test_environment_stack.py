@@ -259,7 +259,10 @@ def test_only_the_alb_is_open_to_the_internet_and_only_on_80_443(stack_json, nam
 
 def test_alarms_follow_the_environment(stack_json):
     dev, prod = stack_json("dev"), stack_json("prod")
-    assert resources(dev, "aws_cloudwatch_metric_alarm") == {}
+    # dev has alarms_enabled = false: only the scale-to-zero wake alarm, which notifies nobody.
+    dev_alarms = list(resources(dev, "aws_cloudwatch_metric_alarm").values())
+    assert [a["metric_name"] for a in dev_alarms] == ["HTTPCode_ELB_503_Count"]
+    assert "alarm_topic_arn" not in dev["output"]
     alarms = resources(prod, "aws_cloudwatch_metric_alarm").values()
     assert "alarm_topic_arn" in prod["output"]
     db_ids = {a["dimensions"]["DBInstanceIdentifier"] for a in alarms if "DBInstanceIdentifier" in a.get("dimensions", {})}
@@ -276,3 +279,18 @@ def test_prod_is_protected_against_accidental_loss(stack_json):
     assert alb["enable_deletion_protection"] is True
     salt = [s for s in resources(prod, "aws_secretsmanager_secret").values() if s["name"].endswith("litellm-salt-key")]
     assert salt and salt[0]["lifecycle"]["prevent_destroy"] is True
+
+
+def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
+    dev = stack_json("dev")
+    routes = resources(dev, "aws_apigatewayv2_route").values()
+    assert sorted(r["route_key"] for r in routes) == ["GET /litellm/status", "POST /litellm/override"]
+    assert all(r["authorization_type"] == "AWS_IAM" for r in routes)
+    assert "litellm_manual_control_api_url" in dev["output"]
+    (function,) = resources(dev, "aws_lambda_function").values()
+    variables = function["environment"]["variables"]
+    assert variables["CLUSTER_NAME"].endswith(".name}") and variables["SERVICE_NAME"].endswith(".name}")
+    assert variables["IDLE_SHUTDOWN_MINUTES"] == str(project.environment("dev").litellm_idle_shutdown_minutes)
+    prod = stack_json("prod")
+    assert resources(prod, "aws_apigatewayv2_api") == {}
+    assert "litellm_manual_control_api_url" not in prod["output"]
