@@ -12,6 +12,7 @@ from core.config import BackendConfig, EnvironmentConfig
 from modules.alarms import Alarms, AlarmsProps
 from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
+from modules.bastion import Bastion, BastionProps
 from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps
 from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, replication_group_id
 from modules.manual_control import ManualControl, ManualControlProps
@@ -241,6 +242,30 @@ class EnvironmentStack(TerraformStack):
         service.allow_egress_to("to-cache", self.cache.security_group_id, self.cache.port)
 
     def _build_operations(self, env: EnvironmentConfig) -> None:
+        self.bastion: Bastion | None = None
+        if env.backend_db_bastion_enabled:
+            network = self.network
+            # Without NAT the SSM agent needs interface endpoints; one AZ is enough for a bastion.
+            no_nat = env.nat_gateway_mode == "none"
+            bastion_subnet = network.private_subnet_ids[0]
+            self.bastion = Bastion(
+                self, "bastion",
+                props=BastionProps(
+                    name=env.resource_prefix,
+                    region=env.aws_region,
+                    vpc_id=network.vpc_id,
+                    subnet_id=bastion_subnet,
+                    instance_type=env.backend_db_bastion_instance_type,
+                    create_ssm_endpoints=no_nat,
+                    endpoint_subnet_ids=(bastion_subnet,) if no_nat else (),
+                ),
+            )
+            # Both databases admit the bastion (the seed forgot this, so its tunnel never worked).
+            for label, store in (("litellm-db", self.database), ("backend-db", self.backend_database)):
+                if store is not None:
+                    store.allow_from("from-bastion", self.bastion.security_group_id, "SSM bastion")
+                    self.bastion.allow_egress_to(f"to-{label}", store.security_group_id, store.port)
+
         self.manual_control: ManualControl | None = None
         if env.litellm_manual_control_enabled:
             autoscaling = env.litellm_autoscaling_enabled
@@ -319,6 +344,7 @@ class EnvironmentStack(TerraformStack):
             "litellm_config_bucket_name": self.service.config_bucket_name,
             "alarm_topic_arn": self.alarms.topic_arn if self.alarms else None,
             "litellm_manual_control_api_url": self.manual_control.api_url if self.manual_control else None,
+            "backend_db_bastion_instance_id": self.bastion.instance_id if self.bastion else None,
             "litellm_manual_control_invoke_policy": (
                 self.manual_control.invoke_policy_json if self.manual_control else None),
         }

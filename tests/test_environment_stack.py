@@ -294,3 +294,19 @@ def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
     prod = stack_json("prod")
     assert resources(prod, "aws_apigatewayv2_api") == {}
     assert "litellm_manual_control_api_url" not in prod["output"]
+
+
+def test_bastion_reaches_both_databases_in_dev(stack_json):
+    dev = stack_json("dev")
+    assert "backend_db_bastion_instance_id" in dev["output"]
+    (instance,) = resources(dev, "aws_instance").values()
+    assert instance["metadata_options"]["http_tokens"] == "required"
+    assert instance["associate_public_ip_address"] is False
+    ingress = {(_group_name(dev, r["referenced_security_group_id"]), _group_name(dev, r["security_group_id"]), r["from_port"])
+               for r in _rules(dev, "aws_vpc_security_group_ingress_rule") if "referenced_security_group_id" in r}
+    egress = {(_group_name(dev, r["security_group_id"]), _group_name(dev, r["referenced_security_group_id"]), r["from_port"])
+              for r in _rules(dev, "aws_vpc_security_group_egress_rule") if "referenced_security_group_id" in r}
+    for database in ("litellm-dev-postgres", "litellm-dev-backend-db"):
+        assert ("litellm-dev-bastion", database, 5432) in ingress
+        assert ("litellm-dev-bastion", database, 5432) in egress
+    assert resources(stack_json("prod"), "aws_instance") == {}
