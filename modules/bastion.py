@@ -52,6 +52,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplate,
     LaunchTemplateBlockDeviceMappings,
     LaunchTemplateBlockDeviceMappingsEbs,
+    LaunchTemplateMetadataOptions,
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
@@ -178,6 +179,10 @@ class Bastion(Construct):
                     delete_on_termination="true",
                 ),
             )],
+            # Same IMDSv2-only settings as the instance, so anything launched from it is safe too.
+            metadata_options=LaunchTemplateMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
+            ),
             tags={"Name": name},
         )
 

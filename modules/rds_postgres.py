@@ -5,12 +5,11 @@ in a Secrets Manager secret it owns and rotates (every 7 days by default); nothi
 enters Terraform state. ECS reads container secrets only when a task starts, and a password change
 does not end PostgreSQL sessions that are already open, so running tasks keep working until they
 open a *new* connection (pool growth, reconnect after a failover), which then fails with the old
-password. Our answer, wired by the stack together with the ECS service: an EventBridge rule on
-``credentials_secret_arn`` forces a new ECS deployment, so tasks restart with the new password.
-Secrets Manager records the rotation as the CloudTrail service event ``RotationSucceeded``
-(source ``aws.secretsmanager``, detail-type ``AWS Service Event via CloudTrail``, secret ARN in
-``detail.additionalEventData.SecretId``); a supplied password changes through ``terraform apply``
-instead, seen as the API call ``PutSecretValue`` (detail-type ``AWS API Call via CloudTrail``).
+password. Our answer, wired by the stack (modules/rotation_redeploy): Secrets Manager's own
+``Secret Label Updated`` event (AWSCURRENT moved; delivered to EventBridge without a CloudTrail
+trail, unlike ``RotationSucceeded``) on ``credentials_secret_arn`` forces a new ECS deployment, so
+tasks restart with the new password. It fires for an RDS rotation and for a supplied password
+changed by ``terraform apply`` alike.
 Both modes leave a JSON secret with the keys ``username`` and ``password``, so ECS reads them
 with the same ``<secret-arn>:<json-key>::`` valueFrom form.
 """

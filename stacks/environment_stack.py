@@ -18,6 +18,7 @@ from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, r
 from modules.manual_control import ManualControl, ManualControlProps
 from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
+from modules.rotation_redeploy import RotationRedeploy, RotationRedeployProps
 
 POSTGRES_PORT = 5432
 # Instance memory (GiB) by size, for PostgreSQL's default max_connections
@@ -265,6 +266,19 @@ class EnvironmentStack(TerraformStack):
                 if store is not None:
                     store.allow_from("from-bastion", self.bastion.security_group_id, "SSM bastion")
                     self.bastion.allow_egress_to(f"to-{label}", store.security_group_id, store.port)
+
+        # ECS injects secrets only at task start: when the database password rotates, restart the
+        # tasks. (The Redis token rotates with ElastiCache's ROTATE strategy, old and new valid.)
+        self.rotation_redeploy = RotationRedeploy(
+            self, "rotation-redeploy",
+            props=RotationRedeployProps(
+                name=env.resource_prefix,
+                cluster_name=self.service.cluster_name,
+                service_name=self.service.service_name,
+                service_arn=self.service.service_arn,
+                secret_arns=(self.database.credentials_secret_arn,),
+            ),
+        )
 
         self.manual_control: ManualControl | None = None
         if env.litellm_manual_control_enabled:

@@ -85,9 +85,9 @@ def _launch_template(stack: dict) -> dict:
 @pytest.mark.parametrize("case", CASES)
 def test_instance_metadata_requires_imdsv2_with_one_hop(synthesized, case):
     _, stack = synthesized[case]
-    assert _instance(stack)["metadata_options"] == {
-        "http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1,
-    }
+    imdsv2_only = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
+    assert _instance(stack)["metadata_options"] == imdsv2_only
+    assert _launch_template(stack)["metadata_options"] == imdsv2_only
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -287,7 +287,8 @@ def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
     assert sorted(r["route_key"] for r in routes) == ["GET /litellm/status", "POST /litellm/override"]
     assert all(r["authorization_type"] == "AWS_IAM" for r in routes)
     assert "litellm_manual_control_api_url" in dev["output"]
-    (function,) = resources(dev, "aws_lambda_function").values()
+    (function,) = [f for f in resources(dev, "aws_lambda_function").values()
+                   if f["function_name"] == "litellm-dev-manual-control"]
     variables = function["environment"]["variables"]
     assert variables["CLUSTER_NAME"].endswith(".name}") and variables["SERVICE_NAME"].endswith(".name}")
     assert variables["IDLE_SHUTDOWN_MINUTES"] == str(project.environment("dev").litellm_idle_shutdown_minutes)
@@ -310,3 +311,22 @@ def test_bastion_reaches_both_databases_in_dev(stack_json):
         assert ("litellm-dev-bastion", database, 5432) in ingress
         assert ("litellm-dev-bastion", database, 5432) in egress
     assert resources(stack_json("prod"), "aws_instance") == {}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_a_rotated_database_password_restarts_the_tasks(stack_json, name):
+    stack = stack_json(name)
+    (rule,) = [r for r in resources(stack, "aws_cloudwatch_event_rule").values()
+               if r["name"].endswith("-redeploy-on-secret-rotation")]
+    pattern = json.loads(rule["event_pattern"])
+    secret = _litellm_db(stack)
+    assert pattern["resources"] == ["${aws_db_instance." + ref_target_name(stack, secret) + ".master_user_secret[0].secret_arn}"]
+
+
+def ref_target_name(stack, config):
+    """Logical name of a resource config inside the stack JSON."""
+    for tf_type, items in stack["resource"].items():
+        for name, candidate in items.items():
+            if candidate is config:
+                return name
+    raise KeyError("not found")
