@@ -79,6 +79,8 @@ deploy-bootstrap: install
 	$(CDKTF) deploy bootstrap
 
 deploy: install
+	@if grep -qs '000000000000' environments/$(ENV).toml; then \
+	  echo "environments/$(ENV).toml still holds an all-zero placeholder (account id / certificate ARN): replace it before deploying" >&2; exit 1; fi
 	$(CDKTF) deploy $(ENV)
 
 destroy: install

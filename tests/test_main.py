@@ -48,3 +48,19 @@ def test_invalid_toml_names_the_file(tmp_path):
     assert result.returncode == 1
     assert "environments/dev.toml: (file): invalid TOML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+from tests.test_config import BAD_ENVIRONMENTS  # noqa: E402
+
+
+@pytest.mark.parametrize("case", BAD_ENVIRONMENTS)
+def test_every_bad_environment_fails_the_app_cleanly(tmp_path, case):
+    """The whole bad-input suite, end to end: exit 1, file and key named, no traceback, no output."""
+    overrides, key, _ = BAD_ENVIRONMENTS[case]
+    root = write_project(tmp_path / "project", {"dev": overrides})
+    outdir = tmp_path / "cdktf.out"
+    result = run_app(root, outdir)
+    assert result.returncode == 1, result.stderr
+    assert f"environments/dev.toml: {key}: " in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not outdir.exists()

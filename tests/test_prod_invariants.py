@@ -1,0 +1,71 @@
+"""Invariants of the shipped production environment: a change to prod.toml or to a module that
+weakens any of these fails CI (the checkov gate covers the generic checks; these are ours)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import resources
+
+
+@pytest.fixture(scope="module")
+def prod(stack_json):
+    return stack_json("prod")
+
+
+def test_every_database_is_protected_durable_and_multi_az(prod):
+    databases = list(resources(prod, "aws_db_instance").values())
+    assert databases
+    for db in databases:
+        assert db["deletion_protection"] is True, db["identifier"]
+        assert db["skip_final_snapshot"] is False and db["final_snapshot_identifier"], db["identifier"]
+        assert db["multi_az"] is True, db["identifier"]
+        assert db["backup_retention_period"] >= 7, db["identifier"]
+        assert db["storage_encrypted"] is True
+
+
+def test_cache_fails_over_and_keeps_snapshots(prod):
+    for group in resources(prod, "aws_elasticache_replication_group").values():
+        assert group["automatic_failover_enabled"] is True and group["multi_az_enabled"] is True
+        assert group["num_cache_clusters"] >= 2
+        assert group["snapshot_retention_limit"] >= 7
+
+
+def test_load_balancer_and_keys_cannot_be_deleted_by_accident(prod):
+    for alb in resources(prod, "aws_lb").values():
+        assert alb["enable_deletion_protection"] is True
+    salt = [s for s in resources(prod, "aws_secretsmanager_secret").values() if s["name"].endswith("/litellm-salt-key")]
+    assert len(salt) == 1 and salt[0]["lifecycle"]["prevent_destroy"] is True
+
+
+def test_https_listener_with_tls13_and_http_redirect(prod):
+    listeners = {l["port"]: l for l in resources(prod, "aws_lb_listener").values()}
+    assert listeners[443]["protocol"] == "HTTPS"
+    assert listeners[443]["ssl_policy"].startswith("ELBSecurityPolicy-TLS13")
+    (action,) = listeners[80]["default_action"]
+    assert action["type"] == "redirect" and action["redirect"]["status_code"] == "HTTP_301"
+    assert action["redirect"]["port"] == "443" and action["redirect"]["protocol"] == "HTTPS"
+
+
+def test_no_internet_ingress_except_80_and_443(prod):
+    for rule in resources(prod, "aws_vpc_security_group_ingress_rule").values():
+        if rule.get("cidr_ipv4") == "0.0.0.0/0" or rule.get("cidr_ipv6") == "::/0":
+            assert (rule["from_port"], rule["to_port"]) in ((80, 80), (443, 443)), rule
+    for group in resources(prod, "aws_security_group").values():
+        assert not group.get("ingress"), "inline ingress rules bypass this check"
+
+
+def test_prod_is_observable(prod):
+    assert len(resources(prod, "aws_flow_log")) == 1
+    assert resources(prod, "aws_cloudwatch_metric_alarm")
+    assert resources(prod, "aws_wafv2_web_acl_association")
+    for group in resources(prod, "aws_cloudwatch_log_group").values():
+        assert group.get("retention_in_days", 0) > 0, group["name"]
+
+
+def test_bootstrap_state_cannot_be_lost(stack_json):
+    bootstrap = stack_json("bootstrap")
+    for bucket in resources(bootstrap, "aws_s3_bucket").values():
+        assert bucket["lifecycle"]["prevent_destroy"] is True
+    for table in resources(bootstrap, "aws_dynamodb_table").values():
+        assert table["deletion_protection_enabled"] is True

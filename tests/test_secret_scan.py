@@ -1,0 +1,52 @@
+"""No secret a user might hand us ever lands in cdktf.out: sentinels go in through every input
+that could carry one (Terraform variables, AWS credentials, LiteLLM keys in the environment), the
+whole app is synthesized, and every output file is searched for them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.config_files import write_project
+from tests.conftest import ROOT
+from tests.test_main import run_app
+
+SENTINELS = {
+    "TF_VAR_rds_master_password": "SENTINEL-rds-password-7f3a",
+    "AWS_SECRET_ACCESS_KEY": "SENTINEL-aws-secret-9b21",
+    "AWS_SESSION_TOKEN": "SENTINEL-aws-session-44c0",
+    "LITELLM_MASTER_KEY": "sk-SENTINEL-master-key-0d5e",
+    "LITELLM_SALT_KEY": "SENTINEL-salt-key-61aa",
+    "REDIS_PASSWORD": "SENTINEL-redis-password-e2c9",
+    "DATABASE_PASSWORD": "SENTINEL-db-password-3b77",
+}
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:openai-AbCdEf"
+
+
+def test_sentinel_secrets_never_reach_the_output(tmp_path, monkeypatch):
+    root = write_project(tmp_path / "project", {
+        "dev": {
+            "rds_manage_master_password": False,
+            "litellm_secrets": {"OPENAI_API_KEY": SECRET_ARN},
+            "litellm_manual_control_enabled": True,
+            "backend_db_bastion_enabled": True,
+            "backend_rds_enabled": True,
+        },
+    })
+    for name, value in SENTINELS.items():
+        monkeypatch.setenv(name, value)
+    outdir = tmp_path / "cdktf.out"
+    result = run_app(root, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = [p for p in outdir.rglob("*") if p.is_file()]
+    assert any(p.name == "cdk.tf.json" for p in files)
+    for path in files:
+        text = path.read_text(errors="replace")
+        for name, value in SENTINELS.items():
+            assert value not in text, f"{name} leaked into {path.relative_to(outdir)}"
+    for stream in (result.stdout, result.stderr):
+        assert not any(value in stream for value in SENTINELS.values())
+    dev = (outdir / "stacks" / "dev" / "cdk.tf.json").read_text()
+    assert "${var.rds_master_password}" in dev   # the password is referenced, never inlined
+    assert SECRET_ARN in dev                       # a user's secret is passed by ARN only
