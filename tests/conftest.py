@@ -38,11 +38,18 @@ _stock_synth: dict = {}
 def pytest_collection_modifyitems(session, config, items):
     """Start the stock-import synth (about 13 s of CPU, mostly waiting on imports) in the
     background as soon as we know the equivalence test will run, so it overlaps other tests."""
-    import subprocess
-    import tempfile
 
     if not any(item.name == STOCK_SYNTH_TEST for item in items):
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # every worker collects everything; start it only where the test runs (fixture)
+    _start_stock_synth()
+
+
+def _start_stock_synth() -> None:
+    import subprocess
+    import tempfile
+
     outdir = Path(tempfile.mkdtemp(prefix="stock-synth-"))
     env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
     _stock_synth["outdir"] = outdir
@@ -55,9 +62,9 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.fixture(scope="session")
 def stock_synth_outdir() -> Path:
     """cdktf.out of the whole app synthesized with the stock (eager) provider import."""
-    process = _stock_synth.get("process")
-    if process is None:
-        pytest.fail("the stock synth was not started (run the equivalence test by its full name)")
+    if "process" not in _stock_synth:
+        _start_stock_synth()
+    process = _stock_synth["process"]
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr.decode(errors="replace")[-3000:]
     return _stock_synth["outdir"]

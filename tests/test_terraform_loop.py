@@ -20,6 +20,10 @@ from core.config import RESERVED_STACK_NAMES, ConfigError, load_project
 from tests import terraform_harness as th
 from tests.conftest import ROOT
 
+# Under pytest-xdist, keep every Terraform test on one worker: the stacks are prepared once per
+# worker and planned in parallel there already.
+pytestmark = pytest.mark.xdist_group("terraform")
+
 AWS_SOURCE = "registry.terraform.io/hashicorp/aws"
 
 
