@@ -70,7 +70,7 @@ check: install
 	.venv/bin/python scripts/policy_scan.py
 
 bench: install
-	.venv/bin/python scripts/bench.py
+	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
 
 diff: install
 	$(CDKTF) diff $(ENV)
