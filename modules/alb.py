@@ -68,12 +68,6 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclDefaultActionAllow,
-    Wafv2WebAclRule,
-    Wafv2WebAclRuleAction,
-    Wafv2WebAclRuleActionBlock,
-    Wafv2WebAclRuleOverrideAction,
-    Wafv2WebAclRuleOverrideActionNone,
-    Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
@@ -87,6 +81,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFieldsQueryString,
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
+
+from core.terraform_json import json_argument
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -535,49 +531,47 @@ class LoadBalancer(Construct):
         props = self.props
         name = props.name
 
-        def visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
-            return Wafv2WebAclRuleVisibilityConfig(
-                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True,
-            )
+        # Rules go in as `rule_json` (the WAF API's own JSON): the typed `rule` blocks carry an
+        # untyped `statement` that cdktf writes as an argument, which breaks `cdktf synth --hcl`.
+        def visibility(metric: str) -> dict[str, Any]:
+            return {"CloudWatchMetricsEnabled": True, "MetricName": metric, "SampledRequestsEnabled": True}
 
         def managed(group: str, count_only: tuple[str, ...] = ()) -> dict[str, Any]:
-            # The provider bindings type ``statement`` as Any (it nests too deep for jsii), so it
-            # is written in Terraform's own block names.
-            statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+            statement: dict[str, Any] = {"VendorName": "AWS", "Name": group}
             if count_only:
-                statement["rule_action_override"] = [
-                    {"name": rule, "action_to_use": {"count": {}}} for rule in count_only
+                statement["RuleActionOverrides"] = [
+                    {"Name": rule, "ActionToUse": {"Count": {}}} for rule in count_only
                 ]
-            return {"managed_rule_group_statement": statement}
+            return {"ManagedRuleGroupStatement": statement}
 
-        keep_group_actions = Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone())
         rules = [
             # First, so a flood is cut off before any managed rule looks at it.
-            Wafv2WebAclRule(
-                name="rate-limit-per-ip",
-                priority=0,
-                action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
-                statement={"rate_based_statement": {
-                    "limit": props.waf_rate_limit_per_5_minutes,
-                    "aggregate_key_type": "IP",
-                    "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS,
+            {
+                "Name": "rate-limit-per-ip",
+                "Priority": 0,
+                "Action": {"Block": {}},
+                "Statement": {"RateBasedStatement": {
+                    "Limit": props.waf_rate_limit_per_5_minutes,
+                    "AggregateKeyType": "IP",
+                    "EvaluationWindowSec": WAF_RATE_WINDOW_SECONDS,
                 }},
-                visibility_config=visibility(f"{name}-rate-limit-per-ip"),
-            ),
-            Wafv2WebAclRule(
-                name="aws-known-bad-inputs",
-                priority=1,
-                override_action=keep_group_actions,
-                statement=managed(WAF_KNOWN_BAD_INPUTS_RULE_SET),
-                visibility_config=visibility(f"{name}-aws-known-bad-inputs"),
-            ),
-            Wafv2WebAclRule(
-                name="aws-common-rule-set",
-                priority=2,
-                override_action=keep_group_actions,
-                statement=managed(WAF_COMMON_RULE_SET, WAF_ALWAYS_COUNT + props.waf_count_only_rules),
-                visibility_config=visibility(f"{name}-aws-common-rule-set"),
-            ),
+                "VisibilityConfig": visibility(f"{name}-rate-limit-per-ip"),
+            },
+            {
+                "Name": "aws-known-bad-inputs",
+                "Priority": 1,
+                "OverrideAction": {"None": {}},
+                "Statement": managed(WAF_KNOWN_BAD_INPUTS_RULE_SET),
+                "VisibilityConfig": visibility(f"{name}-aws-known-bad-inputs"),
+            },
+            {
+                "Name": "aws-common-rule-set",
+                "Priority": 2,
+                # The group's own actions stay in force for every rule not overridden.
+                "OverrideAction": {"None": {}},
+                "Statement": managed(WAF_COMMON_RULE_SET, WAF_ALWAYS_COUNT + props.waf_count_only_rules),
+                "VisibilityConfig": visibility(f"{name}-aws-common-rule-set"),
+            },
         ]
         web_acl = Wafv2WebAcl(
             self, "web-acl",
@@ -585,7 +579,7 @@ class LoadBalancer(Construct):
             description=f"Managed rules and a per-IP rate limit for {props.lb_name}",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
-            rule=rules,
+            rule_json=json_argument(self, "web-acl-rules", rules),
             visibility_config=Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True,
                 metric_name=f"{name}-waf",

@@ -16,9 +16,10 @@ An optional ``config.yaml`` is uploaded to a private bucket and loaded by LiteLL
 (``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its SHA-256 is part of the task
 definition, so editing the file rolls out new tasks.
 
-Container JSON note: ``container_definitions`` is one JSON string built with ``json.dumps``;
-Terraform references inside it (``${aws_...}``) are plain strings and resolve at apply time.
-Lists of references would not survive that, so every value is a single string or number.
+Container JSON note: the container definitions are a Terraform local passed as
+``jsonencode(local...)`` (core/terraform_json.py), so ``cdk.tf.json`` shows them as plain JSON and
+``cdktf synth --hcl`` converts them. Lists of references would not survive as plain strings, so
+every value is a single string or number.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_random.password import Password
+
+from core.terraform_json import json_argument
 
 CONTAINER_NAME = "litellm"
 # The image's own CMD is ["--port", "4000"]; another port needs the flag overridden too.
@@ -415,8 +418,9 @@ class LiteLLMService(Construct):
             ),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
-            container_definitions=json.dumps(
-                [self._container_definition(environment, secrets, log_group.name)]
+            container_definitions=json_argument(
+                self, "container-definitions",
+                [self._container_definition(environment, secrets, log_group.name)],
             ),
             tags={"Name": f"{name}-litellm"},
         )

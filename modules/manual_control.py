@@ -73,6 +73,8 @@ from cdktf_cdktf_provider_aws.scheduler_schedule import (
 from cdktf_cdktf_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
+from core.terraform_json import json_argument
+
 DEFAULT_LAMBDA_SOURCE_DIR = str(Path(__file__).resolve().parent / "manual_control_lambda")
 OVERRIDE_ROUTE = ("POST", "/litellm/override")
 STATUS_ROUTE = ("GET", "/litellm/status")
@@ -564,7 +566,7 @@ class ManualControl(Construct):
             self, "wake-rule",
             name=f"{name}-wake-on-request",
             description="Wake LiteLLM when its wake alarm goes to ALARM",
-            event_pattern=json.dumps({
+            event_pattern=json_argument(self, "wake-rule-pattern", {
                 "source": ["aws.cloudwatch"],
                 "detail-type": ["CloudWatch Alarm State Change"],
                 "resources": [alarm.arn],

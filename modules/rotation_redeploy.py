@@ -80,6 +80,8 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 
+from core.terraform_json import json_argument
+
 DEFAULT_LAMBDA_SOURCE_DIR = str(Path(__file__).resolve().parent / "rotation_redeploy_lambda")
 EVENT_SOURCE = "aws.secretsmanager"
 EVENT_DETAIL_TYPE = "Secret Label Updated"
@@ -105,17 +107,19 @@ def _is_reference(value: str) -> bool:
     return Token.is_unresolved(value) or "${" in value
 
 
-def event_pattern(secret_arns: tuple[str, ...]) -> str:
-    """The rule's pattern: AWSCURRENT moved to a new version of one of ``secret_arns``.
-
-    Tokens stay plain strings inside the JSON; cdktf turns them into ``${...}`` interpolations.
-    """
-    return json.dumps({
+def event_pattern_document(secret_arns: tuple[str, ...]) -> dict:
+    """The rule's pattern: AWSCURRENT moved to a new version of one of ``secret_arns``."""
+    return {
         "source": [EVENT_SOURCE],
         "detail-type": [EVENT_DETAIL_TYPE],
         "resources": list(secret_arns),
         "detail": {"labelUpdated": [CURRENT_LABEL]},
-    })
+    }
+
+
+def event_pattern(secret_arns: tuple[str, ...]) -> str:
+    """The pattern as the JSON text EventBridge receives."""
+    return json.dumps(event_pattern_document(secret_arns))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,7 +260,7 @@ class RotationRedeploy(Construct):
             self, "rule",
             name=f"{props.name}{RULE_SUFFIX}",
             description="A LiteLLM secret got a new current value: force a new ECS deployment",
-            event_pattern=event_pattern(props.secret_arns),
+            event_pattern=json_argument(self, "rule-pattern", event_pattern_document(props.secret_arns)),
         )
         self.rule_name: str = rule.name
         self.rule_arn: str = rule.arn

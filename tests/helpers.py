@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}")
@@ -32,3 +33,15 @@ def ref_target(stack: dict, value: str) -> dict:
 def by_tag_name(stack: dict, tf_type: str) -> dict[str, dict]:
     """Resources of ``tf_type`` keyed by their Name tag."""
     return {cfg["tags"]["Name"]: cfg for cfg in resources(stack, tf_type).values()}
+
+
+_JSONENCODE_LOCAL = re.compile(r"\$\{jsonencode\(local\.([A-Za-z0-9_-]+)\)\}")
+
+
+def json_argument(stack: dict, value: str):
+    """The document behind a JSON-valued argument: ``${jsonencode(local.x)}`` (how our modules
+    write them, see core/terraform_json.py) resolves to the local; a plain JSON string is parsed."""
+    match = _JSONENCODE_LOCAL.fullmatch(value)
+    if match:
+        return stack["locals"][match.group(1)]
+    return json.loads(value)

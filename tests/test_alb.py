@@ -12,7 +12,7 @@ from cdktf import Testing, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from modules.alb import LoadBalancer, LoadBalancerProps
-from tests.helpers import data_sources, ref, ref_target, resources
+from tests.helpers import data_sources, json_argument, ref, ref_target, resources
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -262,8 +262,9 @@ def test_egress_exists_only_towards_the_targets_given(synthesized, case):
 # --- WAF --------------------------------------------------------------------------------------
 
 
-def _rules_by_name(stack: dict) -> dict[str, dict]:
-    return {rule["name"]: rule for rule in _one(stack, "aws_wafv2_web_acl")["rule"]}
+def _rules(stack: dict) -> list[dict]:
+    """The web ACL's rules, in the WAF API's JSON (the module passes them as rule_json)."""
+    return json_argument(stack, _one(stack, "aws_wafv2_web_acl")["rule_json"])
 
 
 def test_waf_is_off_unless_enabled(synthesized):
@@ -277,40 +278,46 @@ def test_waf_counts_oversized_bodies_instead_of_blocking_prompts(synthesized):
     _, stack, _ = synthesized["prod"]
     acl = _one(stack, "aws_wafv2_web_acl")
     assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
+    assert "rule" not in acl, "typed rule blocks and rule_json conflict"
     groups = {
-        r["statement"]["managed_rule_group_statement"]["name"]: r
-        for r in acl["rule"] if "managed_rule_group_statement" in r["statement"]
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]: r
+        for r in _rules(stack) if "ManagedRuleGroupStatement" in r["Statement"]
     }
     common = groups["AWSManagedRulesCommonRuleSet"]
-    statement = common["statement"]["managed_rule_group_statement"]
-    assert statement["vendor_name"] == "AWS"
-    overrides = {o["name"]: o["action_to_use"] for o in statement["rule_action_override"]}
-    assert overrides == {"SizeRestrictions_BODY": {"count": {}}, "CrossSiteScripting_BODY": {"count": {}}}
+    statement = common["Statement"]["ManagedRuleGroupStatement"]
+    assert statement["VendorName"] == "AWS"
+    overrides = {o["Name"]: o["ActionToUse"] for o in statement["RuleActionOverrides"]}
+    assert overrides == {"SizeRestrictions_BODY": {"Count": {}}, "CrossSiteScripting_BODY": {"Count": {}}}
     # The group's own actions stay in force for every other rule.
-    assert common["override_action"] == {"none": {}}
+    assert common["OverrideAction"] == {"None": {}}
     bad_inputs = groups["AWSManagedRulesKnownBadInputsRuleSet"]
-    assert bad_inputs["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS"
-    assert bad_inputs["override_action"] == {"none": {}}
+    assert bad_inputs["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
+    assert bad_inputs["OverrideAction"] == {"None": {}}
 
 
 def test_waf_rate_limits_per_ip_and_blocks(synthesized):
     _, stack, _ = synthesized["prod"]
-    (rate_rule,) = [r for r in _one(stack, "aws_wafv2_web_acl")["rule"]
-                    if "rate_based_statement" in r["statement"]]
-    statement = rate_rule["statement"]["rate_based_statement"]
-    assert statement["limit"] == 750
-    assert statement["aggregate_key_type"] == "IP"
-    assert statement.get("evaluation_window_sec", 300) == 300
-    assert rate_rule["action"] == {"block": {}}
+    (rate_rule,) = [r for r in _rules(stack) if "RateBasedStatement" in r["Statement"]]
+    statement = rate_rule["Statement"]["RateBasedStatement"]
+    assert statement["Limit"] == 750
+    assert statement["AggregateKeyType"] == "IP"
+    assert statement.get("EvaluationWindowSec", 300) == 300
+    assert rate_rule["Action"] == {"Block": {}}
 
 
 def test_waf_rules_have_unique_priorities_and_full_visibility(synthesized):
     _, stack, _ = synthesized["prod"]
     acl = _one(stack, "aws_wafv2_web_acl")
-    priorities = [rule["priority"] for rule in acl["rule"]]
+    rules = _rules(stack)
+    priorities = [rule["Priority"] for rule in rules]
     assert len(set(priorities)) == len(priorities) == 3
+    configs = [{
+        "cloudwatch_metrics_enabled": r["VisibilityConfig"]["CloudWatchMetricsEnabled"],
+        "sampled_requests_enabled": r["VisibilityConfig"]["SampledRequestsEnabled"],
+        "metric_name": r["VisibilityConfig"]["MetricName"],
+    } for r in rules]
     metrics = set()
-    for config in [acl["visibility_config"]] + [rule["visibility_config"] for rule in acl["rule"]]:
+    for config in [acl["visibility_config"]] + configs:
         assert config["cloudwatch_metrics_enabled"] is True
         assert config["sampled_requests_enabled"] is True
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", config["metric_name"])

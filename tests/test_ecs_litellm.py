@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_random.provider import RandomProvider
 
 from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps, secret_base_arn
-from tests.helpers import data_sources, ref, ref_target, resources
+from tests.helpers import data_sources, json_argument, ref, ref_target, resources
 
 ACCOUNT = "123456789012"
 DB_SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:unit/db-AbCdEf"
@@ -161,7 +161,7 @@ def _one(stack: dict, tf_type: str) -> dict:
 
 
 def _container(stack: dict) -> dict:
-    (container,) = json.loads(_one(stack, "aws_ecs_task_definition")["container_definitions"])
+    (container,) = json_argument(stack, _one(stack, "aws_ecs_task_definition")["container_definitions"])
     return container
 
 

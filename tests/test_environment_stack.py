@@ -9,7 +9,7 @@ import pytest
 from cdktf import Testing
 
 from stacks.environment_stack import EnvironmentStack
-from tests.helpers import by_tag_name, data_sources, ref_target, resources
+from tests.helpers import by_tag_name, data_sources, json_argument, ref_target, resources
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
@@ -179,7 +179,7 @@ def test_supplied_master_password_comes_from_a_sensitive_variable(project):
 
 def _container(stack):
     (task,) = resources(stack, "aws_ecs_task_definition").values()
-    (container,) = json.loads(task["container_definitions"])
+    (container,) = json_argument(stack, task["container_definitions"])
     return container
 
 
@@ -318,7 +318,7 @@ def test_a_rotated_database_password_restarts_the_tasks(stack_json, name):
     stack = stack_json(name)
     (rule,) = [r for r in resources(stack, "aws_cloudwatch_event_rule").values()
                if r["name"].endswith("-redeploy-on-secret-rotation")]
-    pattern = json.loads(rule["event_pattern"])
+    pattern = json_argument(stack, rule["event_pattern"])
     secret = _litellm_db(stack)
     assert pattern["resources"] == ["${aws_db_instance." + ref_target_name(stack, secret) + ".master_user_secret[0].secret_arn}"]
 

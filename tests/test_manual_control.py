@@ -16,7 +16,7 @@ from cdktf import App, Testing, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from modules.manual_control import ManualControl, ManualControlProps, rate_expression
-from tests.helpers import data_sources, ref, ref_target, resources
+from tests.helpers import data_sources, json_argument, ref, ref_target, resources
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/unit-test-cluster/unit-test-litellm"
@@ -519,7 +519,7 @@ def test_wake_alarm_watches_alb_503s_not_request_count(synthesized, cases, case)
 def test_wake_rule_forwards_the_alarm_transition_to_the_function(synthesized, case):
     _, stack, _ = synthesized[case]
     rule_id, rule = next(iter(resources(stack, "aws_cloudwatch_event_rule").items()))
-    pattern = json.loads(rule["event_pattern"])
+    pattern = json_argument(stack, rule["event_pattern"])
     assert pattern["source"] == ["aws.cloudwatch"]
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}

@@ -38,7 +38,7 @@ from modules.rotation_redeploy import (
     RotationRedeployProps,
     event_pattern,
 )
-from tests.helpers import data_sources, ref, ref_target, resources
+from tests.helpers import data_sources, json_argument, ref, ref_target, resources
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -113,7 +113,7 @@ def test_rule_matches_a_new_current_value_of_exactly_the_given_secrets(synthesiz
     stack, props = synthesized[case]["stack"], synthesized[case]["props"]
     _, rule = _one(stack, "aws_cloudwatch_event_rule")
     assert rule["name"] == f"{props.name}-redeploy-on-secret-rotation"
-    pattern = json.loads(rule["event_pattern"])
+    pattern = json_argument(stack, rule["event_pattern"])
     assert pattern == {
         "source": ["aws.secretsmanager"],
         "detail-type": ["Secret Label Updated"],
