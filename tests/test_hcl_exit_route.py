@@ -115,12 +115,36 @@ def _stack_params():
     return ["bootstrap"] + [env.stack_name for env in load_project(ROOT).environments]
 
 
+@pytest.fixture(scope="module")
+def validated(hcl_outdir, toolchain, tmp_path_factory) -> dict:  # noqa: F811
+    """stack -> the run that decides it (validate, or init when init failed); all stacks at
+    once, since each run mostly waits on the provider starting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def prepare(stack: str) -> Path:
+        work = tmp_path_factory.mktemp("hcl") / stack
+        shutil.copytree(hcl_outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
+        text, _ = strip_random((work / "cdk.tf").read_text())
+        (work / "cdk.tf").write_text(text)
+        return work
+
+    stacks = _stack_params()
+    workdirs = {stack: prepare(stack) for stack in stacks}
+    # init shares the plugin cache, which is not safe for concurrent writers: one at a time
+    # (th.validate_only's first step); validate then runs for all stacks at once.
+    inits = {stack: toolchain.run(["init", "-backend=false", "-input=false", "-no-color"], work)
+             for stack, work in workdirs.items()}
+
+    def validate(stack: str):
+        if not inits[stack].ok:
+            return inits[stack]
+        return toolchain.run(["validate", "-json", "-no-color"], workdirs[stack])
+
+    with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
+        return dict(zip(stacks, pool.map(validate, stacks)))
+
+
 @pytest.mark.parametrize("stack", _stack_params())
-def test_hcl_of_every_stack_passes_terraform_validate(stack, hcl_outdir, toolchain, tmp_path):  # noqa: F811
-    work = tmp_path / stack
-    shutil.copytree(hcl_outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
-    text, _ = strip_random((work / "cdk.tf").read_text())
-    (work / "cdk.tf").write_text(text)
-    init, validate = th.validate_only(work, toolchain)
-    run = validate if validate is not None else init
+def test_hcl_of_every_stack_passes_terraform_validate(stack, validated):
+    run = validated[stack]
     assert run.ok, run.report()
