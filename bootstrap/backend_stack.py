@@ -6,12 +6,7 @@ from __future__ import annotations
 from constructs import Construct
 from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -27,12 +22,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
@@ -44,6 +34,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 
 from core.config import BackendConfig
+from core.private_bucket import block_public_access, deny_insecure_transport
 
 BOOTSTRAP_STACK_NAME = "bootstrap"
 # Relative to the stack's working directory (cdktf.out/stacks/bootstrap): the repository's
@@ -81,19 +72,7 @@ class BootstrapStack(TerraformStack):
                 bucket_key_enabled=True,
             )],
         )
-        public_access_block = S3BucketPublicAccessBlock(
-            self, "state-bucket-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "state-bucket-ownership",
-            bucket=bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        public_access_block = block_public_access(self, "state-bucket", bucket.id)
         S3BucketLifecycleConfiguration(
             self, "state-bucket-lifecycle",
             bucket=bucket.id,
@@ -114,29 +93,7 @@ class BootstrapStack(TerraformStack):
             )],
         )
         tls_only = DataAwsIamPolicyDocument(
-            self, "state-bucket-tls-only",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[bucket.arn, f"{bucket.arn}/*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="Bool", variable="aws:SecureTransport", values=["false"],
-                    )],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyOutdatedTls",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[bucket.arn, f"{bucket.arn}/*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="NumericLessThan", variable="s3:TlsVersion", values=["1.2"],
-                    )],
-                ),
-            ],
+            self, "state-bucket-tls-only", statement=deny_insecure_transport(bucket.arn),
         )
         # A bucket policy written while the public access block is still being applied can be
         # rejected; ordering them avoids a flaky first apply.

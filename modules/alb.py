@@ -32,7 +32,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
@@ -50,12 +49,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
@@ -82,6 +76,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
 
+from core.private_bucket import block_public_access, deny_insecure_transport
 from core.terraform_json import json_argument
 
 HTTP_PORT = 80
@@ -449,19 +444,7 @@ class LoadBalancer(Construct):
                 ),
             )],
         )
-        public_access_block = S3BucketPublicAccessBlock(
-            self, "access-logs-bucket-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "access-logs-bucket-ownership",
-            bucket=bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        public_access_block = block_public_access(self, "access-logs-bucket", bucket.id)
         S3BucketLifecycleConfiguration(
             self, "access-logs-bucket-lifecycle",
             bucket=bucket.id,
@@ -479,7 +462,6 @@ class LoadBalancer(Construct):
                 ],
             )],
         )
-        everyone = [DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])]
         policy = DataAwsIamPolicyDocument(
             self, "access-logs-bucket-policy-document",
             statement=[
@@ -495,26 +477,7 @@ class LoadBalancer(Construct):
                         identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"],
                     )],
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[bucket.arn, f"{bucket.arn}/*"],
-                    principals=everyone,
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="Bool", variable="aws:SecureTransport", values=["false"],
-                    )],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyOutdatedTls",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[bucket.arn, f"{bucket.arn}/*"],
-                    principals=everyone,
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="NumericLessThan", variable="s3:TlsVersion", values=["1.2"],
-                    )],
-                ),
+                *deny_insecure_transport(bucket.arn),
             ],
         )
         # A bucket policy written while the public access block is still being applied can be

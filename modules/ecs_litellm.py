@@ -71,12 +71,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
@@ -94,6 +89,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_random.password import Password
 
+from core.private_bucket import block_public_access, deny_insecure_transport
 from core.terraform_json import json_argument
 
 CONTAINER_NAME = "litellm"
@@ -653,19 +649,7 @@ class LiteLLMService(Construct):
             force_destroy=True,
             tags={"Name": f"{name}-config"},
         )
-        S3BucketPublicAccessBlock(
-            self, "config-bucket-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "config-bucket-ownership",
-            bucket=bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        public_access_block = block_public_access(self, "config-bucket", bucket.id)
         # SSE-S3: the task role then needs no KMS permission to read the object.
         S3BucketServerSideEncryptionConfigurationA(
             self, "config-bucket-encryption",
@@ -684,19 +668,10 @@ class LiteLLMService(Construct):
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         tls_only = DataAwsIamPolicyDocument(
-            self, "config-bucket-tls-only",
-            statement=[DataAwsIamPolicyDocumentStatement(
-                sid="DenyInsecureTransport",
-                effect="Deny",
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                actions=["s3:*"],
-                resources=[bucket.arn, f"{bucket.arn}/*"],
-                condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="Bool", variable="aws:SecureTransport", values=["false"],
-                )],
-            )],
+            self, "config-bucket-tls-only", statement=deny_insecure_transport(bucket.arn),
         )
-        S3BucketPolicy(self, "config-bucket-policy", bucket=bucket.id, policy=tls_only.json)
+        S3BucketPolicy(self, "config-bucket-policy", bucket=bucket.id, policy=tls_only.json,
+                       depends_on=[public_access_block])
         # Synthesis copies the file next to cdk.tf.json (assets/...), so the synthesized stack
         # stays self-contained instead of naming a path on the machine that synthesized it.
         asset = TerraformAsset(

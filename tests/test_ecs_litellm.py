@@ -635,9 +635,13 @@ def test_config_file_is_uploaded_to_a_private_bucket_and_loaded(synthesized, con
     assert _one(stack, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
     policy = _one(stack, "aws_s3_bucket_policy")
     assert policy["bucket"] == bucket_ref
-    (deny,) = _document(stack, policy["policy"])
-    assert deny["effect"] == "Deny"
-    assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+    statements = _document(stack, policy["policy"])
+    assert {s["effect"] for s in statements} == {"Deny"}
+    assert [s["condition"] for s in statements] == [
+        [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+        [{"test": "NumericLessThan", "variable": "s3:TlsVersion", "values": ["1.2"]}],
+    ]
+    assert policy["depends_on"] and policy["depends_on"][0].startswith("aws_s3_bucket_public_access_block.")
 
 
 def test_task_role_may_read_only_the_config_object(synthesized):
