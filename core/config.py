@@ -121,6 +121,23 @@ class BackendConfig:
     tags: Mapping[str, str] = field(
         default_factory=dict, metadata=_doc("Extra tags on the backend resources.")
     )
+    # Team workflow (bootstrap creates GitHub OIDC roles when github_repository is set).
+    github_repository: str | None = field(
+        default=None, metadata=_doc("owner/name of the GitHub repository allowed to plan and deploy (opt-in).")
+    )
+    github_deploy_branch: str = field(
+        default="main", metadata=_doc("Branch whose workflow runs may assume the deploy role.")
+    )
+    github_deploy_environments: tuple[str, ...] = field(
+        default=("dev", "production"),
+        metadata=_doc("GitHub environments whose jobs may assume the deploy role (prod: required reviewers)."),
+    )
+    github_oidc_provider_arn: str | None = field(
+        default=None, metadata=_doc("Existing GitHub OIDC provider in the account (one per account); default: create it."),
+    )
+    ci_role_name_prefix: str = field(
+        default="litellm-ci", metadata=_doc("Prefix of the plan/deploy roles and the permissions boundary."),
+    )
 
     @property
     def uses_lock_table(self) -> bool:
@@ -513,6 +530,21 @@ def validate_backend(values: dict, source: str, problems: list[str]) -> None:
     prefix = values.get("state_key_prefix")
     if prefix is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", prefix):
         problems.append(_problem(source, "state_key_prefix", f"{prefix!r} must be letters, digits, '-', '_' or '.'"))
+    repo = values.get("github_repository")
+    if repo is not None and not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", repo):
+        problems.append(_problem(source, "github_repository", f"{repo!r} is not owner/name"))
+    branch = values.get("github_deploy_branch")
+    if branch is not None and (not branch or any(c in branch for c in " *?[~^:\\")):
+        problems.append(_problem(source, "github_deploy_branch", f"{branch!r} is not a branch name (no wildcards)"))
+    for environment in values.get("github_deploy_environments", ()):
+        if not re.match(r"^[A-Za-z0-9_.-]{1,255}$", environment):
+            problems.append(_problem(source, "github_deploy_environments", f"{environment!r} is not a GitHub environment name"))
+    oidc = values.get("github_oidc_provider_arn")
+    if oidc is not None and not re.match(r"^arn:aws(-[a-z]+)*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$", oidc):
+        problems.append(_problem(source, "github_oidc_provider_arn", f"{oidc!r} is not the GitHub OIDC provider ARN"))
+    role_prefix = values.get("ci_role_name_prefix")
+    if role_prefix is not None and not re.match(r"^[A-Za-z0-9+=,.@_-]{1,40}$", role_prefix):
+        problems.append(_problem(source, "ci_role_name_prefix", f"{role_prefix!r} is not a valid IAM name prefix (max 40)"))
     days = values.get("noncurrent_version_expiration_days")
     if days is not None and days < 1:
         problems.append(_problem(source, "noncurrent_version_expiration_days", "must be at least 1"))
