@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 ENV ?= dev
+# Extra cdktf CLI flags, e.g. CDKTF_ARGS=--auto-approve in a CI deploy job.
+CDKTF_ARGS ?=
 
 export CHECKPOINT_DISABLE := 1
 export PIPENV_VENV_IN_PROJECT := 1
@@ -73,18 +75,18 @@ bench: install
 	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
 
 diff: install
-	$(CDKTF) diff $(ENV)
+	$(CDKTF) diff $(ENV) $(CDKTF_ARGS)
 
 deploy-bootstrap: install
-	$(CDKTF) deploy bootstrap
+	$(CDKTF) deploy bootstrap $(CDKTF_ARGS)
 
 deploy: install
 	@if grep -qs '000000000000' environments/$(ENV).toml; then \
 	  echo "environments/$(ENV).toml still holds an all-zero placeholder (account id / certificate ARN): replace it before deploying" >&2; exit 1; fi
-	$(CDKTF) deploy $(ENV)
+	$(CDKTF) deploy $(ENV) $(CDKTF_ARGS)
 
 destroy: install
-	$(CDKTF) destroy $(ENV)
+	$(CDKTF) destroy $(ENV) $(CDKTF_ARGS)
 
 clean:
 	rm -rf cdktf.out .pytest_cache
