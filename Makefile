@@ -38,7 +38,7 @@ CDKTF := node_modules/.bin/cdktf
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
 	@echo "make test                  run the whole test suite, then make check"
-	@echo "make check                 checkov policy scan of every stack against checkov-exceptions.toml"
+	@echo "make check                 checkov policy scan of every stack, then actionlint + zizmor on the workflows"
 	@echo "make bench                 time synth, provider import and tests (stock vs lazy import)"
 	@echo "make diff ENV=dev          cdktf diff for one environment (needs AWS credentials)"
 	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
@@ -70,6 +70,7 @@ test: install
 
 check: install
 	.venv/bin/python scripts/policy_scan.py
+	.venv/bin/python scripts/lint_workflows.py
 
 bench: install
 	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
