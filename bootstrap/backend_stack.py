@@ -33,8 +33,9 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningVersioningConfiguration,
 )
 
-from core.config import BackendConfig
+from core.config import BackendConfig, EnvironmentConfig
 from core.private_bucket import block_public_access, deny_insecure_transport
+from modules.ci_access import CiAccess, CiAccessProps
 
 BOOTSTRAP_STACK_NAME = "bootstrap"
 # Relative to the stack's working directory (cdktf.out/stacks/bootstrap): the repository's
@@ -43,7 +44,12 @@ BOOTSTRAP_STATE_PATH = "../../../bootstrap/terraform.tfstate"
 
 
 class BootstrapStack(TerraformStack):
-    def __init__(self, scope: Construct, *, backend: BackendConfig) -> None:
+    def __init__(
+        self, scope: Construct, *, backend: BackendConfig,
+        name_prefix: str = EnvironmentConfig.name_prefix,
+    ) -> None:
+        """``name_prefix``: the environments' resource prefix, the only IAM names the CI deploy
+        role may write (used only when ``backend.github_repository`` is set)."""
         super().__init__(scope, BOOTSTRAP_STACK_NAME)
         AwsProvider(
             self, "aws",
@@ -106,6 +112,7 @@ class BootstrapStack(TerraformStack):
         TerraformOutput(self, "state_bucket_name", value=bucket.bucket)
         TerraformOutput(self, "state_region", value=backend.aws_region)
 
+        lock_table_arn: str | None = None
         if backend.uses_lock_table:
             table = DynamodbTable(
                 self, "lock-table",
@@ -119,3 +126,22 @@ class BootstrapStack(TerraformStack):
                 lifecycle=keep,
             )
             TerraformOutput(self, "lock_table_name", value=table.name)
+            lock_table_arn = table.arn
+
+        if backend.github_repository is not None:
+            ci = CiAccess(
+                self, "ci-access",
+                props=CiAccessProps(
+                    repository=backend.github_repository,
+                    deploy_branch=backend.github_deploy_branch,
+                    deploy_environments=tuple(backend.github_deploy_environments),
+                    oidc_provider_arn=backend.github_oidc_provider_arn,
+                    role_name_prefix=backend.ci_role_name_prefix,
+                    name_prefix=name_prefix,
+                    state_bucket_arn=bucket.arn,
+                    lock_table_arn=lock_table_arn,
+                    region=backend.aws_region,
+                ),
+            )
+            TerraformOutput(self, "ci_plan_role_arn", value=ci.plan_role_arn)
+            TerraformOutput(self, "ci_deploy_role_arn", value=ci.deploy_role_arn)

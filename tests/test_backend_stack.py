@@ -93,3 +93,32 @@ def test_lockfile_mode_creates_no_table(project):
     assert resources(synthesized, "aws_dynamodb_table") == {}
     assert "lock_table_name" not in synthesized["output"]
     assert len(resources(synthesized, "aws_s3_bucket")) == 1
+
+
+def test_github_repository_adds_the_ci_roles_and_their_outputs(project):
+    backend = dataclasses.replace(
+        project.backend, github_repository="acme/litellm-infra", github_oidc_provider_arn=None,
+    )
+    synthesized = json.loads(Testing.synth(BootstrapStack(Testing.app(), backend=backend)))
+    outputs = synthesized["output"]
+    assert {"ci_plan_role_arn", "ci_deploy_role_arn"} <= set(outputs)
+    roles = {r["name"]: name for name, r in resources(synthesized, "aws_iam_role").items()}
+    prefix = backend.ci_role_name_prefix
+    assert outputs["ci_plan_role_arn"]["value"] == f"${{aws_iam_role.{roles[f'{prefix}-plan']}.arn}}"
+    assert outputs["ci_deploy_role_arn"]["value"] == f"${{aws_iam_role.{roles[f'{prefix}-deploy']}.arn}}"
+    assert len(resources(synthesized, "aws_iam_openid_connect_provider")) == 1
+    # The roles reach exactly the state bucket and lock table this stack creates.
+    (bucket_id,) = resources(synthesized, "aws_s3_bucket")
+    (table_id,) = resources(synthesized, "aws_dynamodb_table")
+    statements = [s for d in data_sources(synthesized, "aws_iam_policy_document").values() for s in d["statement"]]
+    lock = [s for s in statements if s.get("sid") == "StateLockTable"]
+    assert lock and all(s["resources"] == [f"${{aws_dynamodb_table.{table_id}.arn}}"] for s in lock)
+    assert any(s.get("resources") == [f"${{aws_s3_bucket.{bucket_id}.arn}}"] for s in statements)
+
+
+def test_without_github_repository_there_is_no_ci_access(project):
+    backend = dataclasses.replace(project.backend, github_repository=None)
+    synthesized = json.loads(Testing.synth(BootstrapStack(Testing.app(), backend=backend)))
+    assert not {"ci_plan_role_arn", "ci_deploy_role_arn"} & set(synthesized["output"])
+    assert resources(synthesized, "aws_iam_role") == {}
+    assert resources(synthesized, "aws_iam_openid_connect_provider") == {}
