@@ -56,7 +56,6 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
@@ -77,6 +76,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 
 from core.private_bucket import block_public_access, deny_insecure_transport
+from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
 
 HTTP_PORT = 80
@@ -398,29 +398,15 @@ class LoadBalancer(Construct):
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the listener ports; ``id_`` prefixes the rules' ids."""
         for port in self._listener_ports():
-            VpcSecurityGroupIngressRule(
-                self, f"{id_}-{port}",
-                security_group_id=self.security_group_id,
-                referenced_security_group_id=security_group_id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=description,
-            )
+            admit(self, f"{id_}-{port}", group_id=self.security_group_id,
+                  source_group_id=security_group_id, port=port, description=description)
 
     def allow_egress_to(
         self, id_: str, security_group_id: str, port: int, description: str | None = None
     ) -> None:
         """Let the ALB reach ``security_group_id`` on ``port`` (traffic and health checks)."""
-        VpcSecurityGroupEgressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description or f"To targets on port {port}",
-        )
+        reach(self, id_, group_id=self.security_group_id, target_group_id=security_group_id,
+              port=port, description=description or f"To targets on port {port}")
 
     def _access_logs_bucket(self) -> tuple[S3Bucket, S3BucketPolicy]:
         props = self.props

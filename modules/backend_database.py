@@ -24,9 +24,9 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_random.password import Password
+
+from core.security_group_rules import admit, reach
 
 # RDS accepts any printable ASCII in a master password except "/", '"', "@" and space. This set
 # stays inside that rule yet keeps characters that break naive URL/DSN building (":" "?" "#" "%"
@@ -113,15 +113,8 @@ class BackendDatabase(Construct):
         for index, group_id in enumerate(props.allowed_security_group_ids):
             self.allow_from(f"allowed-security-group-{index}", group_id, "Allowed by configuration")
         # Lets the client group work on services whose own groups restrict egress.
-        VpcSecurityGroupEgressRule(
-            self, "client-egress",
-            security_group_id=client_sg.id,
-            referenced_security_group_id=db_sg.id,
-            ip_protocol="tcp",
-            from_port=props.port,
-            to_port=props.port,
-            description="To the backend PostgreSQL",
-        )
+        reach(self, "client-egress", group_id=client_sg.id, target_group_id=db_sg.id,
+              port=props.port, description="To the backend PostgreSQL")
 
         subnet_group = DbSubnetGroup(
             self, "subnet-group",
@@ -213,12 +206,5 @@ class BackendDatabase(Construct):
 
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the database port; ``id_`` is the rule's construct id."""
-        VpcSecurityGroupIngressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=self.props.port,
-            to_port=self.props.port,
-            description=description,
-        )
+        admit(self, id_, group_id=self.security_group_id, source_group_id=security_group_id,
+              port=self.props.port, description=description)

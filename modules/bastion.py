@@ -57,7 +57,8 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+
+from core.security_group_rules import admit, reach
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 AMI = f"resolve:ssm:{AMI_PARAMETER}"
@@ -235,15 +236,8 @@ class Bastion(Construct):
             tags={"Name": name},
         )
         self.endpoint_security_group_id = endpoint_sg.id
-        VpcSecurityGroupIngressRule(
-            self, "endpoint-ingress-from-bastion",
-            security_group_id=endpoint_sg.id,
-            referenced_security_group_id=bastion_security_group_id,
-            ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
-            description="HTTPS from the bastion",
-        )
+        admit(self, "endpoint-ingress-from-bastion", group_id=endpoint_sg.id,
+              source_group_id=bastion_security_group_id, port=HTTPS, description="HTTPS from the bastion")
         for service in SSM_ENDPOINT_SERVICES:
             VpcEndpoint(
                 self, f"{service}-endpoint",
@@ -261,12 +255,5 @@ class Bastion(Construct):
                         description: str = "To a database") -> None:
         """Let the bastion open connections to ``security_group_id`` on ``port``. The target must
         admit the bastion too (its ``allow_from(..., bastion.security_group_id, ...)``)."""
-        VpcSecurityGroupEgressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description,
-        )
+        reach(self, id_, group_id=self.security_group_id, target_group_id=security_group_id,
+              port=port, description=description)

@@ -86,10 +86,10 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_random.password import Password
 
 from core.private_bucket import block_public_access, deny_insecure_transport
+from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
 
 CONTAINER_NAME = "litellm"
@@ -464,29 +464,15 @@ class LiteLLMService(Construct):
 
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the container port; ``id_`` is the rule's construct id."""
-        VpcSecurityGroupIngressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=self.port,
-            to_port=self.port,
-            description=description,
-        )
+        admit(self, id_, group_id=self.security_group_id, source_group_id=security_group_id,
+              port=self.port, description=description)
 
     def allow_egress_to(
         self, id_: str, security_group_id: str, port: int, description: str | None = None
     ) -> None:
         """Let the tasks reach ``security_group_id`` on ``port`` (PostgreSQL, Redis, ...)."""
-        VpcSecurityGroupEgressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description or f"To port {port}",
-        )
+        reach(self, id_, group_id=self.security_group_id, target_group_id=security_group_id,
+              port=port, description=description or f"To port {port}")
 
     def depend_on(self, *resources: TerraformResource) -> None:
         """Create the service only after ``resources`` (e.g. the ALB listeners: ECS refuses a

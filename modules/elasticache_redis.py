@@ -44,8 +44,9 @@ from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetG
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from cdktf_cdktf_provider_random.password import Password
+
+from core.security_group_rules import admit
 
 # engine -> supported version -> parameter group family. Valkey 7.2 shares Redis OSS 7's
 # parameters under its own family; Valkey 8.x is "valkey8"; Redis OSS 7.0 and 7.1 are "redis7".
@@ -329,12 +330,5 @@ class ElasticacheRedis(Construct):
 
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the cache port; ``id_`` is the rule's construct id."""
-        VpcSecurityGroupIngressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=self.props.port,
-            to_port=self.props.port,
-            description=description,
-        )
+        admit(self, id_, group_id=self.security_group_id, source_group_id=security_group_id,
+              port=self.props.port, description=description)

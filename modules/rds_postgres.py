@@ -29,7 +29,8 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+
+from core.security_group_rules import admit
 
 ENGINE = "postgres"
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
@@ -313,12 +314,5 @@ class RdsPostgres(Construct):
 
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the database port; ``id_`` is the rule's construct id."""
-        VpcSecurityGroupIngressRule(
-            self, id_,
-            security_group_id=self.security_group_id,
-            referenced_security_group_id=security_group_id,
-            ip_protocol="tcp",
-            from_port=self.props.port,
-            to_port=self.props.port,
-            description=description,
-        )
+        admit(self, id_, group_id=self.security_group_id, source_group_id=security_group_id,
+              port=self.props.port, description=description)
