@@ -50,8 +50,6 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2StageAccessLogSettings,
     Apigatewayv2StageDefaultRouteSettings,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -73,7 +71,8 @@ from cdktf_cdktf_provider_aws.scheduler_schedule import (
 from cdktf_cdktf_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
-from core.terraform_json import json_argument
+from core.event_rules import rule_invoking
+
 
 DEFAULT_LAMBDA_SOURCE_DIR = str(Path(__file__).resolve().parent / "manual_control_lambda")
 OVERRIDE_ROUTE = ("POST", "/litellm/override")
@@ -562,31 +561,20 @@ class ManualControl(Construct):
             treat_missing_data="notBreaching",
         )
         self.wake_alarm_name = f"{name}-wake-on-request"
-        rule = CloudwatchEventRule(
+        # EventBridge's default retries (24 h) are kept: the alarm fires once per transition, so a
+        # dropped event would leave the service asleep while clients keep getting 503s, and a late
+        # wake is harmless (the idle check puts the service back to sleep).
+        rule_invoking(
             self, "wake-rule",
             name=f"{name}-wake-on-request",
             description="Wake LiteLLM when its wake alarm goes to ALARM",
-            event_pattern=json_argument(self, "wake-rule-pattern", {
+            pattern={
                 "source": ["aws.cloudwatch"],
                 "detail-type": ["CloudWatch Alarm State Change"],
                 "resources": [alarm.arn],
                 "detail": {"state": {"value": ["ALARM"]}},
-            }),
-        )
-        CloudwatchEventTarget(
-            self, "wake-rule-target",
-            rule=rule.name,
+            },
+            function=function,
             target_id="manual-control",
-            arn=function.arn,
-            # EventBridge's default retries (24 h) are kept: the alarm fires once per transition,
-            # so a dropped event would leave the service asleep while clients keep getting 503s,
-            # and a late wake is harmless (the idle check puts the service back to sleep).
-        )
-        LambdaPermission(
-            self, "wake-rule-invoke-permission",
             statement_id="AllowWakeRule",
-            action="lambda:InvokeFunction",
-            function_name=function.function_name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
         )

@@ -67,8 +67,6 @@ from pathlib import Path
 from cdktf import AssetType, TerraformAsset, Token
 from constructs import Construct
 
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -78,9 +76,9 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 
-from core.terraform_json import json_argument
+from core.event_rules import rule_invoking
+
 
 DEFAULT_LAMBDA_SOURCE_DIR = str(Path(__file__).resolve().parent / "rotation_redeploy_lambda")
 EVENT_SOURCE = "aws.secretsmanager"
@@ -256,25 +254,14 @@ class RotationRedeploy(Construct):
         self.function_name: str = function.function_name
         self.function_arn: str = function.arn
 
-        rule = CloudwatchEventRule(
+        rule = rule_invoking(
             self, "rule",
             name=f"{props.name}{RULE_SUFFIX}",
             description="A LiteLLM secret got a new current value: force a new ECS deployment",
-            event_pattern=json_argument(self, "rule-pattern", event_pattern_document(props.secret_arns)),
+            pattern=event_pattern_document(props.secret_arns),
+            function=function,
+            target_id="rotation-redeploy",
+            statement_id="AllowSecretRotationRule",
         )
         self.rule_name: str = rule.name
         self.rule_arn: str = rule.arn
-        CloudwatchEventTarget(
-            self, "rule-target",
-            rule=rule.name,
-            target_id="rotation-redeploy",
-            arn=function.arn,
-        )
-        LambdaPermission(
-            self, "rule-invoke-permission",
-            statement_id="AllowSecretRotationRule",
-            action="lambda:InvokeFunction",
-            function_name=function.function_name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
-        )
