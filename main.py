@@ -32,9 +32,9 @@ def build_app(project: ProjectConfig, outdir: str | None = None):
     return app
 
 
-def main() -> int:
+def main(root: Path = ROOT) -> int:
     try:
-        project = load_project(ROOT)
+        project = load_project(root)
     except ConfigError as error:
         print(f"Configuration error ({len(error.problems)} problem(s)); nothing was synthesized:", file=sys.stderr)
         for problem in error.problems:

@@ -58,9 +58,14 @@ def _install_one(name: str) -> bool:
     return True
 
 
+def disabled() -> bool:
+    """Whether $LITELLM_STOCK_PROVIDER_IMPORT asks for the stock import (any value but "" or "0")."""
+    return os.environ.get(DISABLE_VARIABLE, "") not in ("", "0")
+
+
 def install() -> tuple[str, ...]:
     """Apply the lazy import to every provider package that has the expected shape.
     Returns the names it was applied to (empty when disabled or not applicable)."""
-    if os.environ.get(DISABLE_VARIABLE, "") not in ("", "0"):
+    if disabled():
         return ()
     return tuple(name for name in PACKAGES if _install_one(name))

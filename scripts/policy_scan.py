@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,10 +102,12 @@ def synthesize(outdir: Path) -> None:
 
 def run(outdir: Path, exceptions: dict[tuple[str, str], str]) -> tuple[list[StackResult], list[str]]:
     stacks = sorted(p for p in (outdir / "stacks").iterdir() if (p / "cdk.tf.json").is_file())
-    results = []
-    with tempfile.TemporaryDirectory(prefix="policy-scan-") as work:
-        for stack_dir in stacks:
-            results.append(evaluate(stack_dir.name, scan_stack(stack_dir, Path(work)), exceptions))
+    # One checkov process per stack (checkov's own multi-directory output mixes the stacks up);
+    # most of each run is checkov starting, so they run side by side.
+    with tempfile.TemporaryDirectory(prefix="policy-scan-") as work, \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        reports = list(pool.map(lambda stack_dir: scan_stack(stack_dir, Path(work)), stacks))
+    results = [evaluate(stack_dir.name, report, exceptions) for stack_dir, report in zip(stacks, reports)]
     used = {(r.stack, f["check_id"]) for r in results for f in r.excepted}
     scanned = {r.stack for r in results}
     stale = [f"{stack}: {check}" for (stack, check) in sorted(exceptions)

@@ -27,47 +27,42 @@ os.environ.setdefault("NODE_OPTIONS", "--disable-warning=DEP0044")
 
 from core import provider_import  # noqa: E402
 
-provider_import.install()
+# What the lazy import did in this process, captured before any test module imports a provider
+# class (tests/test_provider_import.py checks both).
+PROVIDER_IMPORT_APPLIED = provider_import.install()
+import cdktf_cdktf_provider_aws  # noqa: E402,F401
+
+PROVIDER_SUBMODULES_AFTER_PACKAGE_IMPORT = sorted(m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws."))
 
 from core.config import ProjectConfig, load_project  # noqa: E402
 
-STOCK_SYNTH_TEST = "test_output_is_byte_identical_to_the_stock_import"
-_stock_synth: dict = {}
+from tests import prefetch  # noqa: E402
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Start the stock-import synth (about 13 s of CPU, mostly waiting on imports) in the
-    background as soon as we know the equivalence test will run, so it overlaps other tests."""
-
-    if not any(item.name == STOCK_SYNTH_TEST for item in items):
-        return
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # every worker collects everything; start it only where the test runs (fixture)
-    _start_stock_synth()
+    """Tests that check background work (see tests/prefetch.py) run last; work that needs
+    nothing but the repository starts now."""
+    items[:] = prefetch.order(items)
+    prefetch.fire(prefetch.COLLECTION)
 
 
-def _start_stock_synth() -> None:
-    import subprocess
-    import tempfile
-
-    outdir = Path(tempfile.mkdtemp(prefix="stock-synth-"))
-    env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
-    _stock_synth["outdir"] = outdir
-    _stock_synth["process"] = subprocess.Popen(
-        [sys.executable, "main.py"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+_kept_scratch: list[str] = []
 
 
-@pytest.fixture(scope="session")
-def stock_synth_outdir() -> Path:
-    """cdktf.out of the whole app synthesized with the stock (eager) provider import."""
-    if "process" not in _stock_synth:
-        _start_stock_synth()
-    process = _stock_synth["process"]
-    _, stderr = process.communicate(timeout=600)
-    assert process.returncode == 0, stderr.decode(errors="replace")[-3000:]
-    return _stock_synth["outdir"]
+def pytest_sessionfinish(session, exitstatus):
+    kept = prefetch.shutdown()
+    if kept:
+        _kept_scratch.append(kept)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """LITELLM_PREFETCH_REPORT=1: when each background job ran (for tuning the overlap)."""
+    if os.environ.get("LITELLM_PREFETCH_REPORT") and prefetch.report():
+        terminalreporter.write_sep("-", "background jobs (seconds since the session started)")
+        for line in prefetch.report():
+            terminalreporter.write_line(line)
+    for path in _kept_scratch:
+        terminalreporter.write_line(f"background jobs' scratch kept ({prefetch.KEEP_VARIABLE}): {path}")
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +77,7 @@ def synth_outdir(project, tmp_path_factory) -> Path:
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
     main.build_app(project, outdir=str(outdir)).synth()
+    prefetch.fire(prefetch.SYNTH, outdir)  # terraform and friends start on it right away
     return outdir
 
 

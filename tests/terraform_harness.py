@@ -1,4 +1,4 @@
-"""Run the real terraform CLI (init, validate, plan) against synthesized stacks, offline.
+"""Run the real terraform CLI (init, plan; validate for HCL) against synthesized stacks, offline.
 
 Why: the JSON-level tests prove what cdktf *wrote*; only Terraform and the AWS provider can say
 whether it is a configuration they accept (argument names, block shapes, types, references,
@@ -16,7 +16,7 @@ directory that plans without network, AWS account or state:
   :func:`write_cli_config`).
 
 Everything here is plain Python with no pytest dependency except where noted, so the pure parts are
-unit-tested without terraform and the rest can be reused (e.g. :func:`validate_only` for the
+unit-tested without terraform and the rest can be reused (e.g. :func:`validate_together` for the
 "``cdktf synth --hcl`` output also validates" check).
 """
 
@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,9 +45,9 @@ DEFAULT_NAMESPACE = "hashicorp"
 RANDOM_SOURCE = f"{DEFAULT_HOST}/hashicorp/random"
 
 # Data sources the aws provider computes locally: reading them calls no AWS API, so they plan
-# offline with mock credentials. test_allow_listed_data_sources_plan_offline proves each entry
+# offline with mock credentials. The harness probe in test_terraform_loop.py reads each entry
 # against the real provider; add a type here only together with that proof.
-LOCAL_DATA_SOURCES = frozenset({"aws_iam_policy_document", "aws_partition", "aws_region"})
+LOCAL_DATA_SOURCES = frozenset({"aws_default_tags", "aws_iam_policy_document", "aws_partition", "aws_region"})
 
 # Mock credentials: any value works because credential validation and account lookup are skipped.
 MOCK_ACCESS_KEY = "mock-access-key"
@@ -491,11 +492,24 @@ class TerraformRun:
 
 
 def _diagnostics_as_text(stdout: str) -> str:
-    """``validate -json`` output as one readable line per diagnostic; other output unchanged."""
+    """``-json`` output (``validate``'s document or ``plan``'s line stream) as one readable line
+    per diagnostic; anything else unchanged."""
     try:
         diagnostics = json.loads(stdout)["diagnostics"]
     except (ValueError, KeyError, TypeError):
-        return stdout
+        diagnostics = None
+    if diagnostics is None:
+        messages = json_lines(stdout)
+        diagnostics = [m["diagnostic"] for m in messages if m.get("type") == "diagnostic"]
+        texts = [m["@message"] for m in messages if m.get("type") == "text"]
+        if not diagnostics:
+            return stdout
+        diagnostics_text = _format_diagnostics(diagnostics)
+        return "\n".join([diagnostics_text, *texts])
+    return _format_diagnostics(diagnostics) or stdout
+
+
+def _format_diagnostics(diagnostics: list[dict]) -> str:
     lines = []
     for d in diagnostics:
         where = d.get("range", {})
@@ -503,7 +517,7 @@ def _diagnostics_as_text(stdout: str) -> str:
         context = d.get("snippet", {}).get("context") or ""
         detail = " ".join(d.get("detail", "").split())
         lines.append(f"{d.get('severity')}: {d.get('summary')} [{place} {context}] {detail}".rstrip())
-    return "\n".join(lines) or stdout
+    return "\n".join(lines)
 
 
 @dataclass
@@ -518,6 +532,10 @@ class Toolchain:
     plugin_cache: Path
     env: dict[str, str]
     requirements: tuple[ProviderRequirement, ...]  # what the mirror was checked to hold
+    # Every init of the session goes through this lock: the first fills the shared plugin cache
+    # and Terraform does not promise that concurrent writers to one cache are safe. Init is
+    # the cheap step (no provider start); everything after it runs concurrently.
+    init_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -561,6 +579,12 @@ class Toolchain:
         return cls(terraform, platform, mirror, cli_config, plugin_cache, env, tuple(requirements))
 
     def run(self, args: list[str], cwd: Path, timeout: float = 900) -> TerraformRun:
+        if args[:1] == ["init"]:
+            with self.init_lock:
+                return self._run(args, cwd, timeout)
+        return self._run(args, cwd, timeout)
+
+    def _run(self, args: list[str], cwd: Path, timeout: float) -> TerraformRun:
         command = [self.terraform, *args]
         started = time.monotonic()
         try:
@@ -588,25 +612,85 @@ def _base_env(environ: Mapping[str, str]) -> dict[str, str]:
             if not k.startswith("AWS_") and (not k.startswith("TF_") or k in _PASSED_THROUGH_TF_VARS)}
 
 
-def validate_only(directory: Path, toolchain: Toolchain) -> tuple[TerraformRun, TerraformRun | None]:
-    """``init -backend=false`` then ``validate -json`` in ``directory``, as it is.
+# Terraform says this for every child module that carries its own backend block; it is an
+# artifact of validating stacks side by side (each stack is a root module when deployed).
+CHILD_MODULE_ARTIFACTS = frozenset({"Backend configuration ignored"})
 
-    For checks that need no plan, such as "the ``cdktf synth --hcl`` output of every stack also
-    passes terraform validate": no backend is configured, so no override is needed, and any
-    configuration format works (``cdk.tf`` or ``cdk.tf.json``). Providers must still be in the
-    mirror (a stack using random_* needs the random provider there, or the caller must swap it
-    first). Returns (init, validate); validate is None when init failed."""
-    init = toolchain.run(["init", "-backend=false", "-input=false", "-no-color"], directory)
-    if not init.ok:
-        return init, None
-    return init, toolchain.run(["validate", "-json", "-no-color"], directory)
+
+@dataclass
+class JointValidation:
+    """One ``terraform validate`` over several configurations at once (see :func:`validate_together`)."""
+
+    workdir: Path
+    modules: dict[str, str]  # configuration name -> module directory name inside workdir
+    init: TerraformRun
+    validate: TerraformRun | None = None
+
+    def failure(self) -> str | None:
+        """None when validate ran and produced its JSON document (valid or not), else why not."""
+        if not self.init.ok:
+            return f"`terraform init` of the joint root failed:\n{self.init.report()}"
+        try:
+            self.result()
+        except ValueError:
+            return f"`terraform validate -json` gave no JSON document:\n{self.validate.report()}"
+        return None
+
+    def result(self) -> dict:
+        if self.validate is None:
+            raise ValueError("validate did not run")
+        return json.loads(self.validate.stdout)
+
+    def diagnostics_for(self, name: str) -> list[dict]:
+        """Diagnostics located in ``name``'s files, plus any located in no configuration (no
+        range, or the generated root, e.g. a required variable the module call cannot set):
+        those could concern anyone, so every configuration owns them. Child-module artifacts
+        are left out."""
+        prefixes = {module: module + "/" for module in self.modules.values()}
+
+        def owner(diagnostic: dict) -> str | None:
+            filename = (diagnostic.get("range") or {}).get("filename", "")
+            return next((m for m, prefix in prefixes.items() if filename.startswith(prefix)), None)
+
+        return [d for d in self.result().get("diagnostics", [])
+                if d.get("summary") not in CHILD_MODULE_ARTIFACTS and owner(d) in (None, self.modules[name])]
+
+    def report(self, name: str) -> str:
+        return f"{name}: " + (_format_diagnostics(self.diagnostics_for(name)) or "(no diagnostics)")
+
+
+def validate_together(configurations: Mapping[str, Path], workdir: Path, toolchain: Toolchain) -> JointValidation:
+    """``terraform validate`` of several configuration directories in ONE terraform run.
+
+    Each directory is copied in as a child module of a generated root, so the provider schema
+    is loaded once instead of once per configuration; every diagnostic names its file, which
+    :meth:`JointValidation.diagnostics_for` uses to give each configuration its own verdict.
+    What a child module cannot show: backend settings (ignored there, see CHILD_MODULE_ARTIFACTS)
+    and root-only checks such as variables without a value (validate never needs values).
+    Providers must be in the mirror: swap or strip random_* first. A parse error in one
+    configuration stops terraform before it validates the others, so callers should include a
+    control configuration with a known error and require it to be reported (proof the walk ran)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    modules: dict[str, str] = {}
+    calls = []
+    for index, (name, directory) in enumerate(configurations.items()):
+        module = f"m{index}_" + re.sub(r"[^A-Za-z0-9_-]", "_", name)
+        shutil.copytree(directory, workdir / module, symlinks=True)
+        modules[name] = module
+        calls.append(f'module "{module}" {{\n  source = "./{module}"\n}}\n')
+    (workdir / "main.tf").write_text("# Written by tests/terraform_harness.py: validate side by side.\n" + "".join(calls))
+    joint = JointValidation(workdir, modules, toolchain.run(
+        ["init", "-backend=false", "-input=false", "-no-color"], workdir))
+    if joint.init.ok:
+        joint.validate = toolchain.run(list(COMMANDS["validate"]), workdir)
+    return joint
 
 
 # --------------------------------------------------------------------------------------------
 # One stack, end to end
 # --------------------------------------------------------------------------------------------
 
-STEPS = ("init", "validate", "plan", "show")
+STEPS = ("init", "plan")
 
 
 @dataclass
@@ -627,7 +711,7 @@ class StackRun:
             return f"stack {self.name!r} could not be prepared for the offline loop: {self.problem}"
         if step in self.runs and self.runs[step].ok:
             return None
-        for earlier in STEPS:
+        for earlier in [*STEPS, *(s for s in self.runs if s not in STEPS)]:
             run = self.runs.get(earlier)
             if run is not None and not run.ok:
                 what = "failed" if earlier == step else f"was not run because `terraform {earlier}` failed"
@@ -635,18 +719,54 @@ class StackRun:
         return f"stack {self.name!r}: `terraform {step}` did not run"
 
     @property
-    def validate_result(self) -> dict:
-        return json.loads(self.runs["validate"].stdout)
+    def plan_messages(self) -> list[dict]:
+        """The machine-readable UI stream of ``plan -json`` (one JSON object per line)."""
+        return json_lines(self.runs["plan"].stdout)
+
+    def diagnostics(self, severity: str | None = None) -> list[dict]:
+        """Diagnostics plan reported: validation (plan validates first) and planning alike."""
+        found = [m["diagnostic"] for m in self.plan_messages if m.get("type") == "diagnostic"]
+        return [d for d in found if severity is None or d.get("severity") == severity]
+
+    def planned_changes(self) -> dict[tuple[str, str], str]:
+        """``(type, name)`` -> action of every root-module managed resource the plan would change."""
+        changes = {}
+        for message in self.plan_messages:
+            if message.get("type") != "planned_change":
+                continue
+            resource = message["change"]["resource"]
+            if resource.get("module") or resource["addr"].startswith("data."):
+                continue
+            changes[(resource["resource_type"], resource["resource_name"])] = message["change"]["action"]
+        return changes
+
+    def data_sources_read(self) -> set[str]:
+        """Types of the data sources plan read (``plan -json`` reports each read as a hook)."""
+        return {m["hook"]["resource"]["resource_type"] for m in self.plan_messages
+                if m.get("type") == "apply_complete" and m["hook"].get("action") == "read"}
 
     @property
     def plan_json(self) -> dict:
+        """``terraform show -json`` of the saved plan (only when the ``show`` step was run)."""
         return json.loads(self.runs["show"].stdout)
 
     def plan_warnings(self) -> list[str]:
-        """``Warning: ...`` headlines printed by plan (provider deprecations and the like)."""
-        run = self.runs.get("plan")
-        text = (run.stdout + "\n" + run.stderr) if run else ""
-        return [line.strip() for line in text.splitlines() if line.strip().startswith("Warning:")]
+        """Warning headlines (provider deprecations and the like), with their detail."""
+        return [f"{d.get('summary')}: {' '.join(d.get('detail', '').split())}".rstrip(": ")
+                for d in self.diagnostics("warning")]
+
+
+def json_lines(text: str) -> list[dict]:
+    """Parse a ``-json`` UI stream; a line that is not JSON (a crash, a panic) is kept as text."""
+    messages = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            messages.append(json.loads(line))
+        except ValueError:
+            messages.append({"type": "text", "@message": line})
+    return messages
 
 
 def prepare_stack(stack_dir: Path, workdir: Path, mirrored_sources: Iterable[str]) -> StackRun:
@@ -679,10 +799,14 @@ def prepare_stack(stack_dir: Path, workdir: Path, mirrored_sources: Iterable[str
     return run
 
 
+# Every terraform command starts the ~700 MB aws provider and loads its schema (about 2 s of CPU
+# on this machine kind), so the loop runs as few as it can: ``plan`` validates the configuration
+# first and its ``-json`` stream carries the diagnostics, every planned change and every data
+# source read, so neither a separate ``validate`` nor a ``show -json`` is needed per stack.
 COMMANDS: Mapping[str, tuple[str, ...]] = {
     "init": ("init", "-input=false", "-no-color"),
+    "plan": ("plan", "-json", "-input=false", "-no-color", "-lock=false", "-refresh=false", f"-out={PLAN_FILE}"),
     "validate": ("validate", "-json", "-no-color"),
-    "plan": ("plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", f"-out={PLAN_FILE}"),
     "show": ("show", "-json", "-no-color", PLAN_FILE),
 }
 
@@ -697,24 +821,20 @@ def run_steps(result: StackRun, toolchain: Toolchain, steps: Iterable[str] = STE
 
 
 def run_stack(stack_dir: Path, workdir: Path, toolchain: Toolchain, steps: Iterable[str] = STEPS) -> StackRun:
-    """prepare -> init -> validate -> plan -> show -json, stopping at the first failure."""
+    """prepare -> init -> plan -json (and any extra ``steps``), stopping at the first failure."""
     return run_steps(prepare_stack(stack_dir, workdir, toolchain.sources), toolchain, steps)
 
 
 def run_stacks(stacks: Mapping[str, Path], workdir_for: Callable[[str], Path], toolchain: Toolchain,
                jobs: int = 1) -> dict[str, StackRun]:
-    """:func:`run_stack` for several stacks, ``jobs`` at a time after a serial ``init``.
+    """:func:`run_stack` for several stacks, ``jobs`` at a time.
 
     Almost all the time goes into terraform starting the ~700 MB aws provider and loading its
     schema, once per command and stack; that is CPU-bound and independent between stacks, so it
-    parallelises. ``init`` stays serial: the first one fills the shared plugin cache (the later
-    ones only link to it), and Terraform does not promise that concurrent writers to one cache
-    are safe. ``workdir_for`` is called in the calling thread."""
+    parallelises (``init`` is serialised by the toolchain's lock). ``workdir_for`` is called in
+    the calling thread."""
     results = {name: prepare_stack(stack_dir, workdir_for(name), toolchain.sources)
                for name, stack_dir in stacks.items()}
-    for result in results.values():
-        run_steps(result, toolchain, ["init"])
-    rest = [step for step in STEPS if step != "init"]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(lambda result: run_steps(result, toolchain, rest), results.values()))
+        list(pool.map(lambda result: run_steps(result, toolchain), results.values()))
     return results

@@ -15,6 +15,7 @@ from cdktf import Testing, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from modules.bastion import Bastion, BastionProps
+from tests import prefetch
 from tests import terraform_harness as th
 from tests.helpers import data_sources, ref, ref_target, resources
 
@@ -65,6 +66,7 @@ def synthesized() -> dict[str, tuple[str, dict]]:
             TerraformOutput(stack, attribute, value=getattr(bastion, attribute))
         text = Testing.synth(stack)
         out[case] = (text, json.loads(text))
+    prefetch.start("bastion-no-nat-plan", out["no_nat"][1])
     return out
 
 
@@ -307,24 +309,38 @@ def test_props_reject_inconsistent_input():
         assert _props(instance_type=graviton).instance_type == graviton
 
 
-@pytest.mark.terraform
-def test_no_nat_stack_plans_offline(synthesized, tmp_path):
-    """Argument names, block shapes and provider-side validation, against the real aws provider."""
-    _, stack = synthesized["no_nat"]
-    source = tmp_path / "stack"
+@prefetch.job("bastion-no-nat-plan", prefetch.MANUAL, consumers={"no_nat_plan"})
+def _plan_the_no_nat_stack(ctx: prefetch.Context) -> th.StackRun:
+    """init + plan of the synthesized no-NAT case (the payload), in the background."""
+    stack = ctx.payload
+    source = ctx.scratch / "stack"
     source.mkdir()
     (source / th.STACK_FILE).write_text(json.dumps(stack))
+    toolchain = th.Toolchain.discover(th.provider_requirements(stack), ctx.scratch / "toolchain")
+    # plan validates too; a separate validate would cost another provider start.
+    return th.run_stack(source, ctx.scratch / "work", toolchain)
+
+
+@pytest.fixture(scope="module")
+def no_nat_plan(synthesized) -> th.StackRun:
     try:
-        toolchain = th.Toolchain.discover(th.provider_requirements(stack), tmp_path / "toolchain")
+        return prefetch.result("bastion-no-nat-plan")
     except th.HarnessUnavailable as error:
         if th.must_fail_when_unavailable():
             pytest.fail(f"CI=true but terraform cannot run: {error}", pytrace=False)
         pytest.skip(str(error))
-    # plan validates too; a separate validate would cost another provider start.
-    run = th.run_stack(source, tmp_path / "work", toolchain, steps=["init", "plan", "show"])
-    message = run.failure("show")
+
+
+@pytest.mark.terraform
+def test_no_nat_stack_plans_offline(no_nat_plan):
+    """Argument names, block shapes and provider-side validation, against the real aws provider."""
+    run = no_nat_plan
+    message = run.failure("plan")
     if message:
         pytest.fail(message, pytrace=False)
-    planned = {(rc["type"], rc["name"]) for rc in run.plan_json["resource_changes"] if rc["mode"] == "managed"}
+    assert not run.diagnostics("error")
+    changes = run.planned_changes()
+    assert set(changes.values()) == {"create"}
+    planned = set(changes)
     assert planned == th.expected_resources(run.config)
     assert sum(1 for t, _ in planned if t == "aws_vpc_endpoint") == 3

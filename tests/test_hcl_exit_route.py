@@ -6,6 +6,7 @@ and their references become variables, as the JSON harness does (tests/terraform
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import prefetch
 from tests import terraform_harness as th
 from tests.conftest import ROOT
 from tests.test_terraform_loop import synthesized_stacks, toolchain  # noqa: F401 (fixtures)
@@ -85,20 +87,30 @@ resource "aws_db_instance" "db" {
     assert 'aws = {' in text and text.count("{") == text.count("}")
 
 
+CLI = ROOT / "node_modules" / ".bin" / "cdktf"
+
+
+@prefetch.job("hcl-synth", prefetch.COLLECTION, consumers={"hcl_outdir"})
+def _synthesize_hcl_through_the_cli(ctx: prefetch.Context) -> tuple[Path, subprocess.CompletedProcess | None]:
+    """`cdktf synth --hcl` through the pinned CLI: the conversion happens in the app (the CLI
+    sets SYNTH_HCL_OUTPUT for it) and the CLI formats the result; an in-process
+    App(hcl_output=True) would still write JSON into cdk.tf. Returns (outdir, None) without a CLI."""
+    outdir = ctx.scratch / "cdktf.out"
+    if not CLI.exists():
+        return outdir, None
+    env = {k: v for k, v in os.environ.items() if k != "TF_CLI_CONFIG_FILE"}
+    env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096 --disable-warning=DEP0044")
+    return outdir, subprocess.run([str(CLI), "synth", "--hcl", "--output", str(outdir)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=600)
+
+
 @pytest.fixture(scope="module")
-def hcl_outdir(tmp_path_factory) -> Path:
-    """`cdktf synth --hcl` through the pinned CLI: the JSON-to-HCL conversion lives in the CLI
-    (an in-process App(hcl_output=True) still writes JSON into cdk.tf)."""
-    cli = ROOT / "node_modules" / ".bin" / "cdktf"
-    if not cli.exists():
+def hcl_outdir() -> Path:
+    outdir, result = prefetch.result("hcl-synth")
+    if result is None:
         if th.must_fail_when_unavailable():
             pytest.fail("CI=true but the cdktf CLI is not installed (npm ci)")
         pytest.skip("cdktf CLI not installed (run make install)")
-    outdir = tmp_path_factory.mktemp("cdktf-hcl")
-    env = {k: v for k, v in os.environ.items() if k != "TF_CLI_CONFIG_FILE"}
-    env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096 --disable-warning=DEP0044")
-    result = subprocess.run([str(cli), "synth", "--hcl", "--output", str(outdir)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     return outdir
 
@@ -115,36 +127,63 @@ def _stack_params():
     return ["bootstrap"] + [env.stack_name for env in load_project(ROOT).environments]
 
 
-@pytest.fixture(scope="module")
-def validated(hcl_outdir, toolchain, tmp_path_factory) -> dict:  # noqa: F811
-    """stack -> the run that decides it (validate, or init when init failed); all stacks at
-    once, since each run mostly waits on the provider starting."""
-    from concurrent.futures import ThreadPoolExecutor
+# A configuration with one known mistake, validated alongside the stacks: the joint validate must
+# report exactly this, which proves the check can fail and that terraform got as far as
+# validating every module (a parse error anywhere stops it before any module is validated).
+CANARY = "canary-known-bad"
+CANARY_TF = """terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws", version = "{version}" }}
+  }}
+}}
 
-    def prepare(stack: str) -> Path:
-        work = tmp_path_factory.mktemp("hcl") / stack
-        shutil.copytree(hcl_outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
+resource "aws_s3_bucket" "canary" {{
+  bucket_nme = "typo-on-purpose"
+}}
+"""
+
+
+@prefetch.job("hcl-validate", prefetch.SYNTH, consumers={"validated"}, needs=["hcl-synth", "terraform-toolchain"])
+def _validate_every_stack_as_hcl(ctx: prefetch.Context) -> th.JointValidation | None:
+    """Every stack's HCL (random_* stripped) plus the canary, in one `terraform validate`: one
+    provider schema load instead of one per stack (see th.validate_together). None when the
+    HCL synth failed (hcl_outdir reports why)."""
+    outdir, synth = ctx.need("hcl-synth")
+    toolchain = ctx.need("terraform-toolchain")
+    if synth is None or synth.returncode != 0:
+        return None
+    configurations = {}
+    for stack in _stack_params():
+        work = ctx.scratch / "src" / stack
+        shutil.copytree(outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
         text, _ = strip_random((work / "cdk.tf").read_text())
         (work / "cdk.tf").write_text(text)
-        return work
+        configurations[stack] = work
+    canary = ctx.scratch / "src" / CANARY
+    canary.mkdir()
+    version = max(r.version for r in toolchain.requirements if r.source.endswith("/hashicorp/aws"))
+    (canary / "main.tf").write_text(CANARY_TF.format(version=version))
+    configurations[CANARY] = canary
+    return th.validate_together(configurations, ctx.scratch / "root", toolchain)
 
-    stacks = _stack_params()
-    workdirs = {stack: prepare(stack) for stack in stacks}
-    # init shares the plugin cache, which is not safe for concurrent writers: one at a time
-    # (th.validate_only's first step); validate then runs for all stacks at once.
-    inits = {stack: toolchain.run(["init", "-backend=false", "-input=false", "-no-color"], work)
-             for stack, work in workdirs.items()}
 
-    def validate(stack: str):
-        if not inits[stack].ok:
-            return inits[stack]
-        return toolchain.run(["validate", "-json", "-no-color"], workdirs[stack])
+@pytest.fixture(scope="module")
+def validated(hcl_outdir, toolchain, synth_outdir) -> th.JointValidation:  # noqa: F811
+    joint = prefetch.result("hcl-validate", synth_outdir)
+    assert joint is not None, "the HCL synth failed (see test_every_stack_is_written_as_hcl)"
+    return joint
 
-    with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
-        return dict(zip(stacks, pool.map(validate, stacks)))
+
+def test_the_joint_validate_ran_and_catches_a_bad_argument(validated):
+    assert validated.failure() is None, validated.failure()
+    canary = validated.diagnostics_for(CANARY)
+    assert [(d["severity"], d["summary"]) for d in canary] == [("error", "Unsupported argument")], validated.report(CANARY)
+    assert "bucket_nme" in canary[0]["detail"] + json.dumps(canary[0].get("snippet", {}))
+    assert validated.result()["valid"] is False
 
 
 @pytest.mark.parametrize("stack", _stack_params())
 def test_hcl_of_every_stack_passes_terraform_validate(stack, validated):
-    run = validated[stack]
-    assert run.ok, run.report()
+    assert validated.failure() is None, validated.failure()
+    errors = [d for d in validated.diagnostics_for(stack) if d["severity"] == "error"]
+    assert not errors, validated.report(stack)

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from tests import prefetch
 from tests.conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("policy_scan", ROOT / "scripts" / "policy_scan.py")
@@ -57,26 +58,49 @@ def test_exceptions_file_rejects_an_entry_without_reason(tmp_path):
         policy_scan.load_exceptions(bad)
 
 
-def test_checkov_reports_required_version_as_a_parse_error_with_exit_0(tmp_path, synth_outdir):
-    """Verified, not trusted: `terraform.required_version` makes checkov's terraform_json parser
-    fail, and checkov still exits 0; the gate counts it as a failure."""
-    stack = tmp_path / "stacks" / "bootstrap"
+# The two checkov runs (about 3 s each, mostly checkov starting) happen in the background as soon
+# as the session synth exists; see tests/prefetch.py.
+
+
+@prefetch.job("checkov-required-version", prefetch.SYNTH, consumers={"required_version_report"})
+def _scan_bootstrap_with_required_version(ctx: prefetch.Context) -> dict:
+    stack = ctx.scratch / "stacks" / "bootstrap"
     stack.mkdir(parents=True)
-    data = json.loads((synth_outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    data = json.loads((ctx.synth_outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
     data["terraform"]["required_version"] = ">= 1.6"
     (stack / "cdk.tf.json").write_text(json.dumps(data))
-    work = tmp_path / "work"
+    work = ctx.scratch / "work"
     work.mkdir()
-    report = policy_scan.scan_stack(stack, work)
-    assert report["summary"]["parsing_errors"] >= 1
-    assert policy_scan.evaluate("bootstrap", report, {}).parsing_errors >= 1
+    return policy_scan.scan_stack(stack, work)
 
 
-def test_stale_exception_is_reported(tmp_path, synth_outdir):
-    only_bootstrap = tmp_path / "out"
-    shutil.copytree(synth_outdir / "stacks" / "bootstrap", only_bootstrap / "stacks" / "bootstrap")
+@prefetch.job("checkov-stale-exception", prefetch.SYNTH, consumers={"stale_exception_scan"})
+def _scan_bootstrap_with_a_stale_exception(ctx: prefetch.Context):
+    only_bootstrap = ctx.scratch / "out"
+    shutil.copytree(ctx.synth_outdir / "stacks" / "bootstrap", only_bootstrap / "stacks" / "bootstrap")
     exceptions = policy_scan.load_exceptions()
     exceptions[("bootstrap", "CKV_AWS_999")] = "a check that never fires here"
-    results, stale = policy_scan.run(only_bootstrap, exceptions)
+    return policy_scan.run(only_bootstrap, exceptions)
+
+
+@pytest.fixture(scope="module")
+def required_version_report(synth_outdir) -> dict:
+    return prefetch.result("checkov-required-version", synth_outdir)
+
+
+@pytest.fixture(scope="module")
+def stale_exception_scan(synth_outdir):
+    return prefetch.result("checkov-stale-exception", synth_outdir)
+
+
+def test_checkov_reports_required_version_as_a_parse_error_with_exit_0(required_version_report):
+    """Verified, not trusted: `terraform.required_version` makes checkov's terraform_json parser
+    fail, and checkov still exits 0; the gate counts it as a failure."""
+    assert required_version_report["summary"]["parsing_errors"] >= 1
+    assert policy_scan.evaluate("bootstrap", required_version_report, {}).parsing_errors >= 1
+
+
+def test_stale_exception_is_reported(stale_exception_scan):
+    results, stale = stale_exception_scan
     assert stale == ["bootstrap: CKV_AWS_999"]
     assert not results[0].failed, policy_scan.report_text(results, stale)

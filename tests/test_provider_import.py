@@ -6,11 +6,12 @@ import filecmp
 import os
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 
 from core import provider_import
+from tests import conftest, prefetch
 from tests.conftest import ROOT
 
 MARKER = provider_import.EAGER_MARKER
@@ -62,25 +63,40 @@ def test_switch_turns_it_off(monkeypatch):
     assert provider_import.install() == ()
 
 
+@prefetch.job("stock-import-synth", prefetch.COLLECTION, consumers={"stock_synth_outdir"})
+def _synthesize_with_the_stock_import(ctx: prefetch.Context) -> tuple[Path, subprocess.CompletedProcess]:
+    """The whole app through main.py with the optimisation switched off (about 13 s of import)."""
+    outdir = ctx.scratch / "cdktf.out"
+    env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
+    return outdir, subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def stock_synth_outdir() -> Path:
+    """cdktf.out of the whole app synthesized with the stock (eager) provider import."""
+    outdir, process = prefetch.result("stock-import-synth")
+    assert process.returncode == 0, process.stderr[-3000:]
+    return outdir
+
+
+# `make bench` also times the suite with the stock import; then there is no lazy import to check.
+needs_lazy_import = pytest.mark.skipif(
+    provider_import.disabled(), reason=f"{provider_import.DISABLE_VARIABLE} is set: this session uses the stock import")
+
+
+@needs_lazy_import
 def test_installed_provider_packages_have_the_expected_shape():
-    code = textwrap.dedent("""
-        import sys
-        from core import provider_import
-        applied = provider_import.install()
-        from cdktf_cdktf_provider_aws.vpc import Vpc
-        loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
-        print(",".join(applied), len(loaded))
-    """)
-    env = {k: v for k, v in os.environ.items() if k != provider_import.DISABLE_VARIABLE}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True, timeout=300).stdout.split()
-    assert out[0] == "cdktf_cdktf_provider_aws,cdktf_cdktf_provider_random"
-    assert int(out[1]) < 10  # vpc, _jsii and friends, not ~2,100 submodules
+    """Measured in this very process by conftest, before any test imported a provider class."""
+    assert conftest.PROVIDER_IMPORT_APPLIED == ("cdktf_cdktf_provider_aws", "cdktf_cdktf_provider_random")
+    # _jsii and friends, not ~2,100 submodules
+    assert len(conftest.PROVIDER_SUBMODULES_AFTER_PACKAGE_IMPORT) < 10, conftest.PROVIDER_SUBMODULES_AFTER_PACKAGE_IMPORT
 
 
+@needs_lazy_import
 def test_output_is_byte_identical_to_the_stock_import(synth_outdir, stock_synth_outdir):
-    """The whole app synthesized with the stock eager import (started in the background by
-    conftest) must equal the session's lazy-import synth, byte for byte."""
+    """The whole app synthesized with the stock eager import (in the background, see
+    tests/prefetch.py) must equal the session's lazy-import synth, byte for byte."""
     stacks = sorted(p.name for p in (synth_outdir / "stacks").iterdir())
     assert stacks == sorted(p.name for p in (stock_synth_outdir / "stacks").iterdir())
     for name in stacks:

@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from tests import prefetch
 from tests.config_files import write_project
 from tests.conftest import ROOT
 from tests.test_main import run_app
@@ -24,8 +27,10 @@ SENTINELS = {
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:openai-AbCdEf"
 
 
-def test_sentinel_secrets_never_reach_the_output(tmp_path, monkeypatch):
-    root = write_project(tmp_path / "project", {
+@prefetch.job("sentinel-synth", prefetch.COLLECTION, consumers={"sentinel_synth"})
+def _synthesize_with_sentinels(ctx: prefetch.Context):
+    """The whole app, in its own process, with a sentinel in every input that could carry a secret."""
+    root = write_project(ctx.scratch / "project", {
         "dev": {
             "rds_manage_master_password": False,
             "litellm_secrets": {"OPENAI_API_KEY": SECRET_ARN},
@@ -34,10 +39,17 @@ def test_sentinel_secrets_never_reach_the_output(tmp_path, monkeypatch):
             "backend_rds_enabled": True,
         },
     })
-    for name, value in SENTINELS.items():
-        monkeypatch.setenv(name, value)
-    outdir = tmp_path / "cdktf.out"
-    result = run_app(root, outdir)
+    outdir = ctx.scratch / "cdktf.out"
+    return outdir, run_app(root, outdir, extra_env=SENTINELS)
+
+
+@pytest.fixture(scope="module")
+def sentinel_synth():
+    return prefetch.result("sentinel-synth")
+
+
+def test_sentinel_secrets_never_reach_the_output(sentinel_synth):
+    outdir, result = sentinel_synth
     assert result.returncode == 0, result.stderr[-3000:]
     files = [p for p in outdir.rglob("*") if p.is_file()]
     assert any(p.name == "cdk.tf.json" for p in files)

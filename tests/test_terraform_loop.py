@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.config import RESERVED_STACK_NAMES, ConfigError, load_project
+from tests import prefetch
 from tests import terraform_harness as th
 from tests.conftest import ROOT
 
@@ -64,58 +65,61 @@ def synthesized_stacks(synth_outdir) -> dict[str, Path]:
     return th.discover_stacks(synth_outdir)
 
 
-@pytest.fixture(scope="session")
-def toolchain(synthesized_stacks, tmp_path_factory) -> th.Toolchain:
-    """terraform + mirror + CLI config + plugin cache, shared by every stack of the session.
+# The terraform work runs in the background from the moment the session synthesis exists (see
+# tests/prefetch.py); the fixtures below hand its results to the tests, which run last.
+
+
+@prefetch.job("terraform-toolchain", prefetch.SYNTH, consumers={"toolchain"})
+def _discover_toolchain(ctx: prefetch.Context) -> th.Toolchain:
+    """terraform + mirror + CLI config + plugin cache, shared by every terraform run of the session.
 
     The aws version to look for comes from the synthesized required_providers, so upgrading the
     bindings without updating the mirror is reported, not silently planned with another version."""
     wanted = set()
-    for stack_dir in synthesized_stacks.values():
+    for stack_dir in th.discover_stacks(ctx.synth_outdir).values():
         config = th.swap_random_resources(json.loads((stack_dir / th.STACK_FILE).read_text())).config
         try:
             wanted |= {r for r in th.provider_requirements(config) if r.source == AWS_SOURCE}
         except th.OfflineConfigError as error:
-            pytest.fail(f"stack {stack_dir.name!r}: {error}", pytrace=False)
+            raise th.OfflineConfigError(f"stack {stack_dir.name!r}: {error}") from None
     if not wanted:
-        pytest.fail("no synthesized stack requires hashicorp/aws: nothing to look for in a mirror")
-    try:
-        return th.Toolchain.discover(wanted, tmp_path_factory.mktemp("terraform-toolchain"))
-    except th.HarnessUnavailable as error:
-        _unavailable(str(error))
+        raise th.OfflineConfigError("no synthesized stack requires hashicorp/aws: nothing to look for in a mirror")
+    return th.Toolchain.discover(wanted, ctx.scratch)
 
 
-def _selected_stacks(session: pytest.Session) -> set[str]:
-    """Stacks that the selected terraform tests of this run will ask for (after -k / -m / ids).
-
-    Under pytest-xdist every worker sees every item but runs only some, so there each stack is
-    planned when first asked for, not as a batch."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return set()
-    params = [getattr(getattr(item, "callspec", None), "params", {}) for item in session.items
-              if item.get_closest_marker("terraform")]
-    return {p["stack"] for p in params if "stack" in p}
+@prefetch.job("terraform-stacks", prefetch.SYNTH, consumers={"stack_run"}, needs=["terraform-toolchain"])
+def _plan_every_stack(ctx: prefetch.Context) -> dict[str, th.StackRun]:
+    """init + plan of the stacks the selected tests ask for (all when none is named), two at a
+    time: each plan is CPU-bound on the provider and the in-process tests need a core too."""
+    stacks = th.discover_stacks(ctx.synth_outdir)
+    params = [getattr(getattr(item, "callspec", None), "params", {}) for item in ctx.selected
+              if item.get_closest_marker("terraform") and "stack_run" in getattr(item, "fixturenames", ())]
+    wanted = {p["stack"] for p in params if "stack" in p} & set(stacks) or set(stacks)
+    return th.run_stacks({name: stacks[name] for name in sorted(wanted)}, lambda name: ctx.scratch / name,
+                         ctx.need("terraform-toolchain"), jobs=os.cpu_count() or 1)
 
 
 @pytest.fixture(scope="session")
-def stack_run(request, toolchain, synthesized_stacks, tmp_path_factory):
-    """``stack_run(name)`` -> :class:`StackRun`, each stack prepared and planned once per session.
+def toolchain(synth_outdir) -> th.Toolchain:
+    try:
+        return prefetch.result("terraform-toolchain", synth_outdir)
+    except th.HarnessUnavailable as error:
+        _unavailable(str(error))
+    except th.OfflineConfigError as error:
+        pytest.fail(str(error), pytrace=False)
 
-    The first request plans every stack the session's selected tests need, in parallel (see
-    run_stacks); later requests are cache hits."""
-    done: dict[str, th.StackRun] = {}
+
+@pytest.fixture(scope="session")
+def stack_run(toolchain, synth_outdir, synthesized_stacks):
+    """``stack_run(name)`` -> :class:`StackRun`, each stack prepared and planned once per session."""
+    runs = prefetch.result("terraform-stacks", synth_outdir)
 
     def get(name: str) -> th.StackRun:
         if name not in synthesized_stacks:
             pytest.fail(f"stack {name!r} was not synthesized (found: {sorted(synthesized_stacks)})")
-        if name not in done:
-            batch = sorted(((_selected_stacks(request.session) & set(synthesized_stacks)) - set(done)) | {name})
-            done.update(th.run_stacks(
-                {n: synthesized_stacks[n] for n in batch},
-                lambda n: tmp_path_factory.mktemp(f"tf-{n}"),
-                toolchain,
-                jobs=min(len(batch), os.cpu_count() or 1)))
-        return done[name]
+        if name not in runs:
+            pytest.fail(f"stack {name!r} was not planned: this session selected {sorted(runs)}")
+        return runs[name]
 
     return get
 
@@ -162,93 +166,124 @@ def test_init_is_offline_from_the_mirror_with_a_local_backend(stack, stack_run, 
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", STACKS)
-def test_validate_passes(stack, stack_run):
+def test_plan_reports_no_errors(stack, stack_run):
+    """plan validates the configuration before planning, so this is also `terraform validate`."""
     run = stack_run(stack)
-    _require(run, "validate")
-    result = run.validate_result
-    assert result["valid"] is True and result["error_count"] == 0, json.dumps(result["diagnostics"], indent=2)
-    for diagnostic in result["diagnostics"]:
-        warnings.warn(TerraformWarning(f"{stack}: validate: {diagnostic['summary']}: {diagnostic.get('detail', '')}"))
-
-
-@pytest.mark.terraform
-@pytest.mark.parametrize("stack", STACKS)
-def test_plan_creates_every_resource(stack, stack_run):
-    run = stack_run(stack)
-    _require(run, "show")
-    plan = run.plan_json
-    assert plan.get("errored") is False, f"plan JSON says errored:\n{run.runs['plan'].report()}"
-    managed = [rc for rc in plan.get("resource_changes", [])
-               if rc["mode"] == "managed" and "module_address" not in rc]
-    not_create = sorted(f"{rc['address']}: {rc['change']['actions']}" for rc in managed
-                        if rc["change"]["actions"] != ["create"])
-    planned = {(rc["type"], rc["name"]) for rc in managed}
-    expected = th.expected_resources(run.config)
-    assert not not_create, f"from empty state every change must be a create: {not_create}"
-    assert planned == expected, (
-        f"configured but not planned: {sorted(expected - planned)}; "
-        f"planned but not configured: {sorted(planned - expected)}")
+    _require(run, "plan")
+    errors = run.diagnostics("error")
+    assert not errors, json.dumps(errors, indent=2)
     for warning in run.plan_warnings():
         warnings.warn(TerraformWarning(f"{stack}: plan: {warning}"))
 
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", STACKS)
-def test_offline_provider_override_merged_into_the_stacks_provider(stack, stack_run):
-    """Mock credentials reached every aws provider block and the stack's own arguments survived.
-
-    If the override did not merge (wrong alias, list shape), plan would try real credentials."""
+def test_plan_creates_every_resource(stack, stack_run):
     run = stack_run(stack)
-    _require(run, "show")
-    configured = run.plan_json["configuration"]["provider_config"]
-    blocks = run.config.get("provider", {}).get("aws", [])
-    for block in blocks if isinstance(blocks, list) else [blocks]:
-        key = f"aws.{block['alias']}" if block.get("alias") else "aws"
-        expressions = configured[key]["expressions"]
-        for argument, value in th.OFFLINE_PROVIDER_ARGUMENTS.items():
-            assert expressions.get(argument) == {"constant_value": value}, f"{key}.{argument}: {expressions.get(argument)}"
-        kept = {k for k in block if k not in ("//", "alias")}
-        assert kept <= set(expressions), f"{key} lost the stack's own {sorted(kept - set(expressions))}"
-        if isinstance(block.get("region"), str) and "${" not in block["region"]:
-            assert expressions["region"] == {"constant_value": block["region"]}
+    _require(run, "plan")
+    changes = run.planned_changes()
+    not_create = sorted(f"{t}.{n}: {action}" for (t, n), action in changes.items() if action != "create")
+    planned, expected = set(changes), th.expected_resources(run.config)
+    assert not not_create, f"from empty state every change must be a create: {not_create}"
+    assert planned == expected, (
+        f"configured but not planned: {sorted(expected - planned)}; "
+        f"planned but not configured: {sorted(planned - expected)}")
+    summary = [m["changes"] for m in run.plan_messages if m.get("type") == "change_summary"]
+    assert summary == [{"add": len(expected), "change": 0, "import": 0, "remove": 0, "operation": "plan"}], summary
 
 
 @pytest.mark.terraform
-def test_random_swap_and_allow_listed_data_sources_plan_offline(toolchain, tmp_path):
-    """The harness's own rewrites hold up against the real provider, in one plan to save time:
-    a stack using random_* the ways cdktf writes it plans once swapped (types, sensitivity and
-    references of the generated variables are right), and every LOCAL_DATA_SOURCES type is read
-    during the offline plan (the allow-list is true)."""
-    source = tmp_path / "stack"
-    source.mkdir()
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_aws_provider_block_got_the_offline_override(stack, stack_run):
+    """The override has one block per aws provider alias of the stack (an alias it missed would
+    be configured with real-credential lookups). That terraform merges such blocks into the
+    stack's own, keeping region and the rest, is proven once against the real CLI in
+    test_random_swap_allow_listed_data_sources_and_provider_override_plan_offline."""
+    run = stack_run(stack)
+    _require(run, "plan")
+    override = json.loads((run.workdir / th.OVERRIDE_FILE).read_text())
+    blocks = run.config.get("provider", {}).get("aws", [])
+    blocks = blocks if isinstance(blocks, list) else [blocks]
+    assert sorted(str(b.get("alias")) for b in override["provider"]["aws"]) == \
+        sorted(str(b.get("alias")) for b in blocks or [{}])
+    for block in override["provider"]["aws"]:
+        assert {k: v for k, v in block.items() if k != "alias"} == dict(th.OFFLINE_PROVIDER_ARGUMENTS)
+    assert override["terraform"] == {"backend": {"local": {}}}
+
+
+def _probe_config(aws_version: str) -> dict:
+    """_random_config plus what else the harness relies on: an s3 backend to replace, every
+    LOCAL_DATA_SOURCES type, and an aliased provider next to one with default_tags."""
     config = _random_config()
-    config["terraform"]["required_providers"]["aws"]["version"] = _aws_version(toolchain)
+    config["terraform"]["required_providers"]["aws"]["version"] = aws_version
     config["terraform"]["backend"] = {"s3": {"bucket": "never-contacted", "key": "k", "region": "eu-west-1"}}
+    config["provider"]["aws"] = [
+        {"region": "eu-west-1", "default_tags": [{"tags": {"Project": "probe"}}]},
+        {"alias": "use1", "region": "us-east-1"},
+    ]
     config["data"] = {tf_type: {"probe": {}} for tf_type in th.LOCAL_DATA_SOURCES}
     config["data"]["aws_iam_policy_document"] = {"probe": {"statement": [{"actions": ["s3:GetObject"], "resources": ["*"]}]}}
+    # Postconditions make the plan itself prove what survived the override merge: each block
+    # kept its own region, and the default block its default_tags (no `show -json` needed).
+    config["data"]["aws_region"] = {
+        "probe": {"lifecycle": {"postcondition": [
+            {"condition": '${self.name == "eu-west-1"}', "error_message": "default provider lost its region"}]}},
+        "aliased": {"provider": "aws.use1", "lifecycle": {"postcondition": [
+            {"condition": '${self.name == "us-east-1"}', "error_message": "aliased provider lost its region"}]}},
+    }
+    config["data"]["aws_default_tags"] = {"probe": {"lifecycle": {"postcondition": [
+        {"condition": '${lookup(self.tags, "Project", "") == "probe"}', "error_message": "default_tags lost"}]}}}
+    return config
+
+
+@prefetch.job("terraform-harness-probe", prefetch.SYNTH, consumers={"harness_probe"}, needs=["terraform-toolchain"])
+def _plan_the_harness_probe(ctx: prefetch.Context) -> tuple[dict, th.StackRun]:
+    toolchain = ctx.need("terraform-toolchain")
+    config = _probe_config(_aws_version(toolchain))
+    source = ctx.scratch / "stack"
+    source.mkdir()
     (source / th.STACK_FILE).write_text(json.dumps(config))
-    # No separate validate here: plan validates too, and each terraform command costs seconds.
-    run = th.run_stack(source, tmp_path / "work", toolchain, steps=["init", "plan", "show"])
-    _require(run, "show")
-    assert run.swap.swapped == ["random_id.suffix", "random_integer.port", "random_password.db-password_1A2B"]
-    planned = {(rc["type"], rc["name"]) for rc in run.plan_json["resource_changes"] if rc["mode"] == "managed"}
-    assert planned == th.expected_resources(run.config) == {
-        ("aws_ssm_parameter", "url"), ("aws_s3_bucket", "b"), ("aws_security_group_rule", "r")}
-    read = {r["type"] for r in run.plan_json["prior_state"]["values"]["root_module"]["resources"] if r["mode"] == "data"}
-    assert read == set(th.LOCAL_DATA_SOURCES), f"read during plan: {sorted(read)}"
+    return config, th.run_stack(source, ctx.scratch / "work", toolchain)
+
+
+@pytest.fixture(scope="session")
+def harness_probe(toolchain, synth_outdir) -> tuple[dict, th.StackRun]:
+    return prefetch.result("terraform-harness-probe", synth_outdir)
 
 
 @pytest.mark.terraform
-def test_validate_only_reports_an_invalid_argument(toolchain, tmp_path):
-    """The helper kept for the `cdktf synth --hcl` check really fails on a bad configuration."""
-    (tmp_path / "main.tf").write_text(
-        f'terraform {{\n  required_providers {{\n    aws = {{ source = "hashicorp/aws", version = "{_aws_version(toolchain)}" }}\n  }}\n}}\n'
-        'resource "aws_s3_bucket" "b" {\n  bucket_nme = "typo"\n}\n')
-    init, validate = th.validate_only(tmp_path, toolchain)
-    assert init.ok, init.report()
-    result = json.loads(validate.stdout)
-    assert result["valid"] is False, validate.report()
-    assert any("bucket_nme" in json.dumps(d) for d in result["diagnostics"]), validate.report()
+def test_random_swap_allow_listed_data_sources_and_provider_override_plan_offline(harness_probe):
+    """The harness's own rewrites hold up against the real provider, in one plan to save time:
+    a stack using random_* the ways cdktf writes it plans once swapped (types, sensitivity and
+    references of the generated variables are right), every LOCAL_DATA_SOURCES type is read
+    during the offline plan (the allow-list is true), and the override merges into every aws
+    provider block, default and aliased, without losing the stack's own arguments."""
+    config, run = harness_probe
+    _require(run, "plan")  # includes the postconditions on region and default_tags
+    assert not run.diagnostics("error")
+    assert run.swap.swapped == ["random_id.suffix", "random_integer.port", "random_password.db-password_1A2B"]
+    assert set(run.planned_changes()) == th.expected_resources(run.config) == {
+        ("aws_ssm_parameter", "url"), ("aws_s3_bucket", "b"), ("aws_security_group_rule", "r")}
+    assert run.data_sources_read() == set(th.LOCAL_DATA_SOURCES), f"read during plan: {run.data_sources_read()}"
+    reads = [m["hook"]["resource"]["addr"] for m in run.plan_messages
+             if m.get("type") == "apply_complete" and m["hook"].get("action") == "read"]
+    assert "data.aws_region.aliased" in reads and "data.aws_region.probe" in reads
+    # Plan got this far with mock keys and no network: the skip_* switches reached both blocks
+    # (without them the provider calls STS while configuring). The override names both:
+    override = json.loads((run.workdir / th.OVERRIDE_FILE).read_text())
+    assert [b.get("alias") for b in override["provider"]["aws"]] == [None, "use1"]
+
+
+def test_a_failed_postcondition_fails_the_plan_report():
+    """The probe leans on postconditions failing the plan; the harness must surface that."""
+    run = th.StackRun("probe", Path("."), runs={"plan": th.TerraformRun(
+        ["terraform", "plan"], Path("."), 1,
+        json.dumps({"type": "diagnostic", "diagnostic": {
+            "severity": "error", "summary": "Resource postcondition failed", "detail": "aliased provider lost its region",
+            "range": {"filename": "cdk.tf.json", "start": {"line": 3}}}}) + "\n", "", 0.1)})
+    message = run.failure("plan")
+    assert "Resource postcondition failed" in message and "aliased provider lost its region" in message
+    assert run.diagnostics("error")[0]["summary"] == "Resource postcondition failed"
 
 
 def _aws_version(toolchain: th.Toolchain) -> str:
