@@ -7,6 +7,7 @@ in well under a second and nothing is synthesized.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,8 +41,27 @@ def main(root: Path = ROOT) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    problem = prepare_outdir(os.environ.get("CDKTF_OUTDIR"))
+    if problem:
+        print(f"Output directory error; nothing was synthesized: {problem}", file=sys.stderr)
+        return 1
     build_app(project).synth()
     return 0
+
+
+def prepare_outdir(outdir: str | None) -> str | None:
+    """Create the output directory with its parents (`cdktf synth --output build/cdktf.out` in a
+    fresh clone), which cdktf's App would refuse with a stack trace. Returns a problem, or None."""
+    if not outdir:
+        return None
+    path = Path(outdir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"{outdir}: cannot create it ({error.strerror or error})"
+    if not os.access(path, os.W_OK):
+        return f"{outdir}: not writable"
+    return None
 
 
 if __name__ == "__main__":

@@ -63,6 +63,10 @@ class Job:
     # and runs after the in-process tests.
     consumers: frozenset[str]
     needs: tuple[str, ...] = ()  # keys of jobs whose results this one waits for
+    # Nice value of the job's thread and of what it starts. The default yields to the in-process
+    # tests; 0 is for the longest serial chain, which then has the second core to itself and
+    # finishes early instead of being the last thing the session waits for.
+    niceness: int = 10
 
     def __post_init__(self):
         if self.trigger not in TRIGGERS:
@@ -88,11 +92,12 @@ _state = _State()
 _MAX_THREADS = 32
 
 
-def job(key: str, trigger: str, consumers: Iterable[str], needs: Iterable[str] = ()) -> Callable:
+def job(key: str, trigger: str, consumers: Iterable[str], needs: Iterable[str] = (),
+        niceness: int = 10) -> Callable:
     """Decorator: register ``fn(ctx)`` as the body of job ``key``."""
 
     def register(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
-        _state.jobs[key] = Job(key, trigger, fn, frozenset(consumers), tuple(needs))
+        _state.jobs[key] = Job(key, trigger, fn, frozenset(consumers), tuple(needs), niceness)
         return fn
 
     return register
@@ -190,18 +195,18 @@ def _start(key: str, synth_outdir: Path | None, payload: Any = None) -> Future:
 # Background work yields the CPU to the in-process tests: on Linux a thread has its own nice
 # value and passes it on to the threads and processes it starts, so terraform, checkov and the
 # extra synths only use what the main thread leaves. Absolute, so reused pool threads don't drift.
-BACKGROUND_NICENESS = 10
+BACKGROUND_NICENESS = Job.__dataclass_fields__["niceness"].default
 
 
-def _lower_priority_of_this_thread() -> None:
+def _set_priority_of_this_thread(niceness: int) -> None:
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):
-        pass  # not Linux, or not allowed: the jobs just compete on equal terms
+        pass  # not Linux, or not allowed (lowering a nice value needs privileges): carry on
 
 
 def _timed(state: _State, key: str, body: Callable[[Context], Any], context: Context) -> Any:
-    _lower_priority_of_this_thread()
+    _set_priority_of_this_thread(state.jobs[key].niceness)
     started = time.monotonic()
     try:
         return body(context)

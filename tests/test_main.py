@@ -70,3 +70,24 @@ def test_every_bad_environment_fails_the_app_cleanly(tmp_path, case, capsys, mon
     assert f"environments/dev.toml: {key}: " in captured.err
     assert captured.out == ""
     assert not outdir.exists() and not (root / "cdktf.out").exists()
+
+
+def test_output_directory_parents_are_created(tmp_path):
+    import main
+
+    nested = tmp_path / "build" / "deeper" / "cdktf.out"
+    assert main.prepare_outdir(str(nested)) is None
+    assert nested.is_dir()
+    assert main.prepare_outdir(None) is None and main.prepare_outdir("") is None
+
+
+def test_output_directory_that_cannot_exist_fails_cleanly(tmp_path, capsys, monkeypatch):
+    """`cdktf synth --output` under a file: exit 1 naming the directory, before anything is built."""
+    import main
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("CDKTF_OUTDIR", str(blocker / "cdktf.out"))
+    assert main.main(ROOT) == 1
+    err = capsys.readouterr().err
+    assert f"Output directory error; nothing was synthesized: {blocker / 'cdktf.out'}: cannot create it" in err

@@ -63,10 +63,12 @@ def test_switch_turns_it_off(monkeypatch):
     assert provider_import.install() == ()
 
 
-@prefetch.job("stock-import-synth", prefetch.COLLECTION, consumers={"stock_synth_outdir"})
+# The longest serial chain of the session (one process, ~16 s of CPU): normal priority.
+@prefetch.job("stock-import-synth", prefetch.COLLECTION, consumers={"stock_synth_outdir"}, niceness=0)
 def _synthesize_with_the_stock_import(ctx: prefetch.Context) -> tuple[Path, subprocess.CompletedProcess]:
-    """The whole app through main.py with the optimisation switched off (about 13 s of import)."""
-    outdir = ctx.scratch / "cdktf.out"
+    """The whole app through main.py with the optimisation switched off (about 13 s of import),
+    into a directory whose parents do not exist yet (main.prepare_outdir creates them)."""
+    outdir = ctx.scratch / "not" / "yet" / "cdktf.out"
     env = dict(os.environ, CDKTF_OUTDIR=str(outdir), **{provider_import.DISABLE_VARIABLE: "1"})
     return outdir, subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=900)

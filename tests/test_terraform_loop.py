@@ -1,4 +1,4 @@
-"""Terraform in the loop: every synthesized stack through terraform init, validate and plan, offline.
+"""Terraform in the loop: every synthesized stack through terraform init and plan (which validates), offline.
 
 Tests marked ``terraform`` run the real CLI against the session's single synthesis (``synth_outdir``);
 they skip without terraform or a provider mirror (and fail instead when ``CI=true``). The unmarked
@@ -491,14 +491,19 @@ def test_child_environment_drops_real_credentials_and_terraform_settings():
 
 def test_failure_message_names_the_failed_step_and_shows_its_output(tmp_path):
     run = th.StackRun("demo", tmp_path)
-    run.runs["init"] = th.TerraformRun(["terraform", "init"], tmp_path, 0, "ok", "", 1.0)
-    run.runs["validate"] = th.TerraformRun(["terraform", "validate"], tmp_path, 1, "", "Error: Unsupported argument\nbucket_nme", 2.0)
-    assert run.failure("init") is None
+    run.runs["init"] = th.TerraformRun(["terraform", "init"], tmp_path, 1, "", "Error: Failed to query available provider packages", 2.0)
     message = run.failure("plan")
-    assert "`terraform plan` was not run because `terraform validate` failed" in message
-    assert "bucket_nme" in message and "exit 1" in message
-    run.runs["validate"].stdout = json.dumps({"valid": False, "diagnostics": [{
-        "severity": "error", "summary": "Unsupported argument", "detail": "An argument named\n\"bucket_nme\"",
-        "range": {"filename": "cdk.tf.json", "start": {"line": 7}}, "snippet": {"context": "resource.aws_s3_bucket.b"}}]})
-    assert ('error: Unsupported argument [cdk.tf.json:7 resource.aws_s3_bucket.b] An argument named "bucket_nme"'
-            in run.failure("validate"))
+    assert "`terraform plan` was not run because `terraform init` failed" in message
+    assert "Failed to query available provider packages" in message and "exit 1" in message
+    run.runs["init"] = th.TerraformRun(["terraform", "init"], tmp_path, 0, "ok", "", 1.0)
+    assert run.failure("init") is None
+    stream = [{"type": "version", "terraform": "1.11.4"},
+              {"type": "diagnostic", "diagnostic": {
+                  "severity": "error", "summary": "Unsupported argument", "detail": "An argument named\n\"bucket_nme\"",
+                  "range": {"filename": "cdk.tf.json", "start": {"line": 7}}, "snippet": {"context": "resource.aws_s3_bucket.b"}}}]
+    run.runs["plan"] = th.TerraformRun(["terraform", "plan", "-json"], tmp_path, 1,
+                                       "\n".join(json.dumps(m) for m in stream) + "\npanic: not JSON\n", "", 2.0)
+    message = run.failure("plan")
+    assert 'error: Unsupported argument [cdk.tf.json:7 resource.aws_s3_bucket.b] An argument named "bucket_nme"' in message
+    assert "panic: not JSON" in message  # a line that is not JSON is still shown
+    assert [d["summary"] for d in run.diagnostics("error")] == ["Unsupported argument"]
