@@ -90,7 +90,8 @@ resource "aws_db_instance" "db" {
 CLI = ROOT / "node_modules" / ".bin" / "cdktf"
 
 
-@prefetch.job("hcl-synth", prefetch.COLLECTION, consumers={"hcl_outdir"})
+# hcl-synth -> hcl-validate is one of the session's two longest serial chains: normal priority.
+@prefetch.job("hcl-synth", prefetch.COLLECTION, consumers={"hcl_outdir"}, niceness=0)
 def _synthesize_hcl_through_the_cli(ctx: prefetch.Context) -> tuple[Path, subprocess.CompletedProcess | None]:
     """`cdktf synth --hcl` through the pinned CLI: the conversion happens in the app (the CLI
     sets SYNTH_HCL_OUTPUT for it) and the CLI formats the result; an in-process
@@ -143,7 +144,8 @@ resource "aws_s3_bucket" "canary" {{
 """
 
 
-@prefetch.job("hcl-validate", prefetch.SYNTH, consumers={"validated"}, needs=["hcl-synth", "terraform-toolchain"])
+@prefetch.job("hcl-validate", prefetch.SYNTH, consumers={"validated"}, needs=["hcl-synth", "terraform-toolchain"],
+              niceness=0)
 def _validate_every_stack_as_hcl(ctx: prefetch.Context) -> th.JointValidation | None:
     """Every stack's HCL (random_* stripped) plus the canary, in one `terraform validate`: one
     provider schema load instead of one per stack (see th.validate_together). None when the
