@@ -58,17 +58,20 @@ def _tree_rss(root_pid: int) -> int:
 def measure(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     """(wall seconds, peak tree RSS bytes) of one run; raises if the command fails."""
     full_env = dict(os.environ, **env)
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=full_env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    if process.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n"
-                         f"{process.stderr.read().decode(errors='replace')[-2000:]}")
+    # Output goes to a file, not a pipe: a chatty command must never block on a full pipe, and
+    # a failure must show what the command said (pytest reports failures on stdout).
+    with tempfile.TemporaryFile() as output:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=output, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        if process.returncode != 0:
+            output.seek(0)
+            raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n"
+                             f"{output.read().decode(errors='replace')[-6000:]}")
     return wall, peak
 
 

@@ -51,7 +51,9 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
+# Session scope: the no-NAT plan test runs at the end of the session (tests/prefetch.py), after
+# this module's other tests; a module-scoped fixture would be torn down and synthesized again.
+@pytest.fixture(scope="session")
 def synthesized() -> dict[str, tuple[str, dict]]:
     app = Testing.app()
     out = {}
