@@ -39,6 +39,10 @@ COLLECTION = "collection"  # inputs exist once the tests are known (the reposito
 SYNTH = "synth"  # needs the session synthesis (conftest's ``synth_outdir``)
 MANUAL = "manual"  # a fixture builds the input (e.g. synthesizes a construct) and calls start()
 TRIGGERS = (COLLECTION, SYNTH, MANUAL)
+# Background work yields the CPU to the in-process tests: on Linux a thread has its own nice
+# value and passes it on to the threads and processes it starts, so terraform, checkov and the
+# extra synths only use what the main thread leaves.
+BACKGROUND_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class Job:
     # Nice value of the job's thread and of what it starts. The default yields to the in-process
     # tests; 0 is for the longest serial chain, which then has the second core to itself and
     # finishes early instead of being the last thing the session waits for.
-    niceness: int = 10
+    niceness: int = BACKGROUND_NICENESS
 
     def __post_init__(self):
         if self.trigger not in TRIGGERS:
@@ -93,7 +97,7 @@ _MAX_THREADS = 32
 
 
 def job(key: str, trigger: str, consumers: Iterable[str], needs: Iterable[str] = (),
-        niceness: int = 10) -> Callable:
+        niceness: int = BACKGROUND_NICENESS) -> Callable:
     """Decorator: register ``fn(ctx)`` as the body of job ``key``."""
 
     def register(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
@@ -192,13 +196,8 @@ def _start(key: str, synth_outdir: Path | None, payload: Any = None) -> Future:
     return _state.futures[key]
 
 
-# Background work yields the CPU to the in-process tests: on Linux a thread has its own nice
-# value and passes it on to the threads and processes it starts, so terraform, checkov and the
-# extra synths only use what the main thread leaves. Absolute, so reused pool threads don't drift.
-BACKGROUND_NICENESS = Job.__dataclass_fields__["niceness"].default
-
-
 def _set_priority_of_this_thread(niceness: int) -> None:
+    """Absolute, not relative (os.nice), so reused pool threads don't drift."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):

@@ -18,7 +18,7 @@ import pytest
 from tests import prefetch
 from tests import terraform_harness as th
 from tests.conftest import ROOT
-from tests.test_terraform_loop import synthesized_stacks, toolchain  # noqa: F401 (fixtures)
+from tests.test_terraform_loop import STACKS, synthesized_stacks, toolchain  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("terraform")]
 
@@ -122,12 +122,6 @@ def test_every_stack_is_written_as_hcl(hcl_outdir, synthesized_stacks):  # noqa:
         assert text.startswith("terraform {"), f"{name}: not HCL"
 
 
-def _stack_params():
-    from core.config import load_project
-
-    return ["bootstrap"] + [env.stack_name for env in load_project(ROOT).environments]
-
-
 # A configuration with one known mistake, validated alongside the stacks: the joint validate must
 # report exactly this, which proves the check can fail and that terraform got as far as
 # validating every module (a parse error anywhere stops it before any module is validated).
@@ -155,7 +149,7 @@ def _validate_every_stack_as_hcl(ctx: prefetch.Context) -> th.JointValidation | 
     if synth is None or synth.returncode != 0:
         return None
     configurations = {}
-    for stack in _stack_params():
+    for stack in STACKS:
         work = ctx.scratch / "src" / stack
         shutil.copytree(outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
         text, _ = strip_random((work / "cdk.tf").read_text())
@@ -184,7 +178,7 @@ def test_the_joint_validate_ran_and_catches_a_bad_argument(validated):
     assert validated.result()["valid"] is False
 
 
-@pytest.mark.parametrize("stack", _stack_params())
+@pytest.mark.parametrize("stack", STACKS)
 def test_hcl_of_every_stack_passes_terraform_validate(stack, validated):
     assert validated.failure() is None, validated.failure()
     errors = [d for d in validated.diagnostics_for(stack) if d["severity"] == "error"]
