@@ -364,9 +364,21 @@ class EnvironmentConfig:
         return standard_tags(self.tags, environment=self.environment)
 
     @property
+    def production_like(self) -> bool:
+        """See :func:`production_like`."""
+        return production_like(self.environment, self.rds_deletion_protection)
+
+    @property
     def resource_prefix(self) -> str:
         """Deterministic base of every resource name, e.g. ``litellm-dev``."""
         return f"{self.name_prefix}-{self.environment}"
+
+
+def production_like(environment: str, rds_deletion_protection: bool) -> bool:
+    """An environment whose data and availability matter: named ``prod*`` or holding a database
+    protected from deletion. Such environments get the stricter rules (pinned image, HTTPS,
+    alarm destination, protected GitHub environment, refused destroy)."""
+    return environment.startswith("prod") or rds_deletion_protection
 
 
 @dataclass(frozen=True)
