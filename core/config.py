@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from core.tls_policies import ssl_policy_problem
+
 BACKEND_FILE = "backend.toml"
 ENVIRONMENTS_DIR = "environments"
 RESERVED_STACK_NAMES = frozenset({"bootstrap"})
@@ -244,7 +246,8 @@ class EnvironmentConfig:
         default=600, metadata=_doc("ALB idle timeout (s); long enough for streamed LLM responses.")
     )
     alb_https_ssl_policy: str = field(
-        default="ELBSecurityPolicy-TLS13-1-2-2021-06", metadata=_doc("TLS policy of the HTTPS listener.")
+        default="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        metadata=_doc("TLS policy of the HTTPS listener; only policies whose oldest protocol is TLS 1.2 or newer (core/tls_policies.py)."),
     )
     alb_deletion_protection: bool = field(default=False, metadata=_doc("Refuse to delete the ALB."))
     alb_access_logs_enabled: bool = field(default=False, metadata=_doc("ALB access logs to a private S3 bucket."))
@@ -789,8 +792,8 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
     if idle is not None and not 60 <= idle <= 4000:
         bad("alb_idle_timeout", f"{idle} must be between 60 and 4000 seconds (streamed responses need well over 60)")
     policy = values.get("alb_https_ssl_policy")
-    if policy is not None and not policy.startswith("ELBSecurityPolicy-"):
-        bad("alb_https_ssl_policy", f"{policy!r} is not an ELB security policy name")
+    if policy is not None and (problem := ssl_policy_problem(policy)):
+        bad("alb_https_ssl_policy", problem)
     rate = values.get("waf_rate_limit_per_5_minutes")
     if rate is not None and not 100 <= rate <= 2_000_000_000:
         bad("waf_rate_limit_per_5_minutes", f"{rate} must be between 100 and 2000000000")

@@ -78,6 +78,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from core.private_bucket import block_public_access, deny_insecure_transport
 from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
+from core.tls_policies import ssl_policy_problem
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -152,6 +153,7 @@ class LoadBalancerProps:
     certificate_arn: str | None = None
     """ACM certificate in the ALB's region; adds the HTTPS listener on 443."""
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    """One of ``core.tls_policies.ALB_TLS_POLICIES`` (TLS 1.2 or newer only)."""
     redirect_http_to_https: bool = False
     """Port 80 answers 301 to HTTPS (and 443 sends HSTS); needs ``certificate_arn``."""
     target_port: int = 4000
@@ -205,8 +207,8 @@ class LoadBalancerProps:
             fail(f"desync_mitigation_mode must be one of {DESYNC_MODES}")
         if self.redirect_http_to_https and not self.certificate_arn:
             fail("redirect_http_to_https needs certificate_arn (there is no HTTPS to redirect to)")
-        if not self.ssl_policy.startswith("ELBSecurityPolicy-"):
-            fail(f"ssl_policy {self.ssl_policy!r} is not an ELB security policy name")
+        if problem := ssl_policy_problem(self.ssl_policy):
+            fail(f"ssl_policy: {problem}")
         path = self.health_check_path
         if not path.startswith("/") or path.rstrip("/") == "/health":
             fail(f"health_check_path {path!r}: use /health/readiness or /health/liveliness "

@@ -477,3 +477,21 @@ def test_props_reject_invalid_values():
         _props(waf_enabled=True, waf_logging_enabled=True, waf_log_retention_days=45)
     with pytest.raises(ValueError, match="waf_count_only_rules"):
         _props(waf_enabled=True, waf_count_only_rules=("SizeRestrictions_BODY",))
+
+
+# Each of these starts like a TLS 1.3 policy or is the API's own default, and accepts TLS 1.0/1.1.
+OLD_TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-0-2021-06", "ELBSecurityPolicy-TLS13-1-1-2021-06",
+                    "ELBSecurityPolicy-TLS13-1-0-PQ-2025-09", "ELBSecurityPolicy-2016-08",
+                    "ELBSecurityPolicy-FS-1-1-2019-08", "ELBSecurityPolicy-TLS-1-1-2017-01")
+
+
+@pytest.mark.parametrize("policy", OLD_TLS_POLICIES)
+def test_props_refuse_policies_that_accept_tls_below_1_2(policy):
+    with pytest.raises(ValueError, match=r"ssl_policy: .*oldest protocol is TLS 1\.2.*TLS13-1-2-Res-PQ-2025-09"):
+        _props(certificate_arn=CERTIFICATE, ssl_policy=policy)
+
+
+@pytest.mark.parametrize("policy", ["ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-3-2021-06",
+                                    "ELBSecurityPolicy-FS-1-2-Res-2020-10", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"])
+def test_props_accept_tls_1_2_and_newer_policies(policy):
+    assert _props(certificate_arn=CERTIFICATE, ssl_policy=policy).ssl_policy == policy

@@ -163,6 +163,9 @@ BAD_ENVIRONMENTS = {
     "config file outside repo": ({"litellm_config_file": "../secrets.yaml"}, "litellm_config_file", "inside the repository"),
     "bad alarm email": ({"alarm_email": "oncall"}, "alarm_email", "not an email address"),
     "prod without https": ({"environment": "prod"}, "alb_https_certificate_arn", "production environment needs HTTPS"),
+    # Issue 16: both accepted TLS 1.0 until the allow-list; the message lists the allowed names.
+    "tls 1.0 policy named like tls 1.3": ({"alb_https_ssl_policy": "ELBSecurityPolicy-TLS13-1-0-2021-06"}, "alb_https_ssl_policy", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"),
+    "the api's default tls policy": ({"alb_https_ssl_policy": "ELBSecurityPolicy-2016-08"}, "alb_https_ssl_policy", "oldest protocol is TLS 1.2 or newer"),
 }
 
 

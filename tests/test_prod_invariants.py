@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.tls_policies import PROTOCOLS, oldest_protocol
 from tests.helpers import resources
 
 
@@ -38,10 +39,15 @@ def test_load_balancer_and_keys_cannot_be_deleted_by_accident(prod):
     assert len(salt) == 1 and salt[0]["lifecycle"]["prevent_destroy"] is True
 
 
-def test_https_listener_with_tls13_and_http_redirect(prod):
+def test_https_listener_refuses_tls_below_1_2_and_http_redirects(prod):
     listeners = {l["port"]: l for l in resources(prod, "aws_lb_listener").values()}
     assert listeners[443]["protocol"] == "HTTPS"
-    assert listeners[443]["ssl_policy"].startswith("ELBSecurityPolicy-TLS13")
+    # The oldest protocol comes from the allow-list's protocol column, not the name: the name
+    # prefix "ELBSecurityPolicy-TLS13" also matches TLS13-1-0, which accepts TLS 1.0.
+    policy = listeners[443]["ssl_policy"]
+    oldest = oldest_protocol(policy)
+    assert oldest is not None, f"{policy} is not in core/tls_policies.py"
+    assert PROTOCOLS.index(oldest) >= PROTOCOLS.index("TLSv1.2"), policy
     (action,) = listeners[80]["default_action"]
     assert action["type"] == "redirect" and action["redirect"]["status_code"] == "HTTP_301"
     assert action["redirect"]["port"] == "443" and action["redirect"]["protocol"] == "HTTPS"
