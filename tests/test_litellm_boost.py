@@ -507,6 +507,10 @@ def service_state(desired, running, pending=0, rollout="COMPLETED", deployments=
     (service_state(1, 1), ["PENDING"], False),
     (service_state(2, 2), ["RUNNING", "ACTIVATING"], False),
     (service_state(2, 1, pending=1), ["RUNNING", "PENDING"], False),
+    # Running already equals desired, but ECS still counts a pending task (a replacement starting,
+    # or a launch list_tasks does not show yet): not done until pendingCount is 0 too.
+    (service_state(1, 1, pending=1), ["RUNNING"], False),
+    (service_state(2, 2, pending=1), ["RUNNING", "RUNNING"], False),
     (service_state(1, 1), [], False),
     (service_state(1, 1, rollout="IN_PROGRESS"), ["RUNNING"], False),
     (service_state(1, 1, deployments=2), ["RUNNING"], False),
