@@ -661,6 +661,42 @@ def test_a_misconfigured_function_answers_a_json_500(aws, clock, env):
     assert call(http("GET", "/litellm/status")) == (500, {"error": "the function is misconfigured"})
 
 
+# The function's own settings checks (the construct derives the variables from validated config,
+# so these are deployment bugs): each names its cause in the log, which is what tells the checks
+# apart (MAX = 0 would otherwise be caught as "DEFAULT above MAX" too).
+MISCONFIGURATIONS = {
+    "default-above-max": ({"DEFAULT_OVERRIDE_HOURS": "13", "MAX_OVERRIDE_HOURS": "12"},
+                          "DEFAULT_OVERRIDE_HOURS is above MAX_OVERRIDE_HOURS"),
+    "max-zero": ({"MAX_OVERRIDE_HOURS": "0"}, "MAX_OVERRIDE_HOURS must be a finite number above 0"),
+    "max-negative": ({"MAX_OVERRIDE_HOURS": "-1"}, "MAX_OVERRIDE_HOURS must be a finite number above 0"),
+    "idle-shutdown-without-load-balancer": ({"IDLE_SHUTDOWN_MINUTES": "15", "LOAD_BALANCER_DIMENSION": ""},
+                                            "LOAD_BALANCER_DIMENSION is needed when IDLE_SHUTDOWN_MINUTES is set"),
+}
+
+
+@pytest.mark.parametrize("settings_, cause", MISCONFIGURATIONS.values(), ids=MISCONFIGURATIONS.keys())
+def test_invalid_settings_answer_a_json_500_and_change_nothing(aws, clock, env, capsys, settings_, cause):
+    # A running service long past its start with no requests: exactly what an idle check would
+    # stop, and an activate would schedule an expiry for.
+    aws.set_desired(1)
+    clock(_real_now() + timedelta(days=1))
+    for key, value in settings_.items():
+        env.setenv(key, value)
+    before = aws.snapshot()
+    requests = (http("POST", "/litellm/override", {"action": "activate", "hours": 1}),
+                http("POST", "/litellm/override", {"action": "deactivate"}),
+                http("GET", "/litellm/status"))
+    for event in requests:
+        assert call(event) == (500, {"error": "the function is misconfigured"})
+    # Scheduler and EventBridge invocations fail loudly (their retries and alarms apply).
+    for event in ({"action": "idle-check"}, {"action": "expire"}, alarm_event("ALARM")):
+        with pytest.raises(h.ConfigError, match=cause):
+            h.handler(event, CONTEXT)
+    assert aws.snapshot() == before
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged == [{"decision": "misconfigured", "error": cause}] * len(requests)
+
+
 def test_unknown_direct_events_are_ignored(aws, clock):
     assert h.handler({"action": "activate"}, CONTEXT) == {"status": "ignored"}
     assert h.handler({}, CONTEXT) == {"status": "ignored"}
