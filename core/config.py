@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from core.instance_classes import (
+    cache_node_type_problem,
+    graviton_instance_type_problem,
+    rds_instance_class_problem,
+)
 from core.tls_policies import ssl_policy_problem
 
 BACKEND_FILE = "backend.toml"
@@ -719,8 +724,8 @@ def _check_operations(values: dict, source: str, problems: list[str]) -> None:
     if interval is not None and not 1 <= interval <= 60:
         bad("litellm_idle_check_interval_minutes", f"{interval} must be between 1 and 60")
     instance_type = values.get("backend_db_bastion_instance_type")
-    if instance_type is not None and not re.match(r"^[a-z][a-z0-9]*g[a-z]*\.[a-z0-9]+$", instance_type):
-        bad("backend_db_bastion_instance_type", f"{instance_type!r} is not a Graviton (arm64) instance type such as t4g.nano")
+    if instance_type is not None and (problem := graviton_instance_type_problem(instance_type)):
+        bad("backend_db_bastion_instance_type", problem)
 
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -805,8 +810,6 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
         bad("litellm_config_file", "give a path inside the repository, relative to its root")
 
 
-_INSTANCE_CLASS_RE = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-_NODE_TYPE_RE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _PG_MAJOR_RE = re.compile(r"^(1[3-9])$")
 _DB_IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -850,8 +853,8 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
 
     for prefix in ("rds", "backend_rds"):
         cls = values.get(f"{prefix}_instance_class")
-        if cls is not None and not _INSTANCE_CLASS_RE.match(cls):
-            bad(f"{prefix}_instance_class", f"{cls!r} is not an RDS instance class (e.g. db.t4g.micro)")
+        if cls is not None and (problem := rds_instance_class_problem(cls)):
+            bad(f"{prefix}_instance_class", problem)
         version = values.get(f"{prefix}_engine_version")
         if version is not None and not _PG_MAJOR_RE.match(version):
             bad(f"{prefix}_engine_version", f"{version!r}: give a PostgreSQL major version (13-19); minor versions upgrade automatically, and pinning one causes drift")
@@ -892,8 +895,8 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
         if version is not None and version not in REDIS_ENGINE_VERSIONS[engine]:
             bad("redis_engine_version", f"{version!r} is not a supported {engine} version ({', '.join(REDIS_ENGINE_VERSIONS[engine])})")
     node_type = values.get("redis_node_type")
-    if node_type is not None and not _NODE_TYPE_RE.match(node_type):
-        bad("redis_node_type", f"{node_type!r} is not a cache node type (e.g. cache.t4g.micro)")
+    if node_type is not None and (problem := cache_node_type_problem(node_type)):
+        bad("redis_node_type", problem)
     nodes = values.get("redis_num_cache_clusters")
     if nodes is not None and not 1 <= nodes <= 6:
         bad("redis_num_cache_clusters", f"{nodes} must be between 1 and 6")

@@ -12,6 +12,12 @@ from core.config import (
     load_project,
     EnvironmentConfig,
 )
+from core.instance_classes import (
+    CACHE_NODE_EXAMPLES,
+    RDS_EXAMPLES,
+    cache_node_type_problem,
+    rds_instance_class_problem,
+)
 from tests.config_files import DELETE, write_project
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -91,6 +97,25 @@ def test_default_subnets_do_not_move_when_a_zone_is_added():
     assert three[0][:2] == two[0] and three[1][:2] == two[1]
 
 
+@pytest.mark.parametrize("overrides", [
+    {"redis_node_type": "cache.r6gd.xlarge", "rds_instance_class": "db.m8g.large"},
+    {"redis_node_type": "cache.c7gn.16xlarge", "rds_instance_class": "db.x2iedn.32xlarge"},
+    {"redis_node_type": "cache.m5.24xlarge", "rds_instance_class": "db.r7i.metal-48xl"},
+    {"backend_rds_instance_class": "db.z1d.3xlarge", "backend_db_bastion_instance_type": "c7gn.medium"},
+    {"backend_db_bastion_instance_type": "m7g.metal"},
+], ids=str)
+def test_current_node_types_and_instance_classes_are_accepted(tmp_path, overrides):
+    env = load_one(tmp_path, overrides)
+    assert all(getattr(env, key) == value for key, value in overrides.items())
+
+
+def test_the_examples_in_instance_class_errors_are_valid():
+    for example in CACHE_NODE_EXAMPLES.split(", "):
+        assert cache_node_type_problem(example) is None, example
+    for example in RDS_EXAMPLES.split(", "):
+        assert rds_instance_class_problem(example) is None, example
+
+
 def test_every_user_key_is_documented():
     for key, _type, _default, doc in field_reference(EnvironmentConfig):
         assert doc, f"{key} has no description"
@@ -166,6 +191,14 @@ BAD_ENVIRONMENTS = {
     # Issue 16: both accepted TLS 1.0 until the allow-list; the message lists the allowed names.
     "tls 1.0 policy named like tls 1.3": ({"alb_https_ssl_policy": "ELBSecurityPolicy-TLS13-1-0-2021-06"}, "alb_https_ssl_policy", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"),
     "the api's default tls policy": ({"alb_https_ssl_policy": "ELBSecurityPolicy-2016-08"}, "alb_https_ssl_policy", "oldest protocol is TLS 1.2 or newer"),
+    # Issue 15: shaped like node types and instance classes, but no such family or size.
+    "cache node family that does not exist": ({"redis_node_type": "cache.t9.huge"}, "redis_node_type", "unknown node family 't9'"),
+    "cache node size of another family": ({"redis_node_type": "cache.t4g.large"}, "redis_node_type", "cache.t4g comes in micro, small, medium"),
+    "rds class family that does not exist": ({"rds_instance_class": "db.x9.giant"}, "rds_instance_class", "unknown instance class family 'x9'"),
+    "rds class size typo": ({"rds_instance_class": "db.t4g.mirco"}, "rds_instance_class", "unknown size 'mirco'"),
+    "backend rds class family that does not exist": ({"backend_rds_enabled": True, "backend_rds_instance_class": "db.x9.giant"}, "backend_rds_instance_class", "e.g. db.t4g.micro"),
+    "rds class given a cache node type": ({"rds_instance_class": "cache.t4g.micro"}, "rds_instance_class", "not an RDS instance class (db.<family>.<size>"),
+    "bastion size that does not exist": ({"backend_db_bastion_instance_type": "t4g.huge"}, "backend_db_bastion_instance_type", "unknown size 'huge'"),
 }
 
 
