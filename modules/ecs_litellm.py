@@ -88,6 +88,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_random.password import Password
 
+from core.litellm_config import MODULE_ENVIRONMENT, MODULE_SECRETS, check_declared, uvicorn_workers
 from core.private_bucket import block_public_access, deny_insecure_transport
 from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
@@ -133,10 +134,14 @@ NON_SECRET_NAMES = frozenset({"LITELLM_CONFIG_BUCKET_OBJECT_KEY"})
 # Owned by the module because other settings must agree with them (port mapping, ALB idle
 # timeout, task size, the uploaded config).
 RESERVED_ENVIRONMENT = frozenset({
-    "PORT", "NUM_WORKERS", "KEEPALIVE_TIMEOUT",
+    "PORT", "NUM_WORKERS", "KEEPALIVE_TIMEOUT", "GRACEFUL_SHUTDOWN_TIMEOUT",
     "LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY",
     "LITELLM_CONFIG_BUCKET_TYPE", "LITELLM_CONFIG_SHA256", "CONFIG_FILE_PATH",
 })
+# Seconds between the end of LiteLLM's graceful window (GRACEFUL_SHUTDOWN_TIMEOUT, after which
+# uvicorn cancels what is still running) and ECS's SIGKILL: the proxy's teardown (LiteLLM keeps
+# the same 10 s headroom for gunicorn).
+SHUTDOWN_TEARDOWN_SECONDS = 10
 MASTER_KEY_VARIABLE = "LITELLM_MASTER_KEY"
 SALT_KEY_VARIABLE = "LITELLM_SALT_KEY"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -299,7 +304,12 @@ class LiteLLMServiceProps:
 
     @property
     def workers(self) -> int:
-        return self.num_workers or max(1, self.cpu // 1024)
+        return uvicorn_workers(self.cpu, self.num_workers)
+
+    @property
+    def graceful_shutdown_timeout(self) -> int:
+        """LiteLLM's drain window after SIGTERM: ends before ECS kills the task (stop_timeout)."""
+        return max(1, self.stop_timeout - SHUTDOWN_TEARDOWN_SECONDS)
 
 
 class LiteLLMService(Construct):
@@ -381,20 +391,24 @@ class LiteLLMService(Construct):
             self.salt_key_secret_arn = self._generated_key("salt-key", prefix="")
             secrets[SALT_KEY_VARIABLE] = self.salt_key_secret_arn
 
-        environment = self._default_environment()
-        environment.update(props.environment)
+        module_environment = self._default_environment()
         config_object_arn: str | None = None
         self.config_bucket_name: str | None = None
         if props.config_file is not None:
             bucket_name, config_object_arn, digest = self._config_object(props.config_file)
             self.config_bucket_name = bucket_name
-            environment.update({
+            module_environment.update({
                 "LITELLM_CONFIG_BUCKET_NAME": bucket_name,
                 "LITELLM_CONFIG_BUCKET_OBJECT_KEY": CONFIG_OBJECT_KEY,
                 # Nothing reads it: a changed file changes the task definition, so ECS rolls
                 # out tasks that load the new config.
                 "LITELLM_CONFIG_SHA256": digest,
             })
+        # The config check at load trusts these names to be set (core/litellm_config.py).
+        check_declared("modules/ecs_litellm.py", module_environment, MODULE_ENVIRONMENT)
+        check_declared("modules/ecs_litellm.py", set(secrets) - set(props.secrets), MODULE_SECRETS)
+        # The caller's values win; the props refuse the reserved names.
+        environment = {**module_environment, **props.environment}
 
         execution_role = self._execution_role(log_group, repository, secrets)
         task_role = self._task_role(config_object_arn)
@@ -494,6 +508,8 @@ class LiteLLMService(Construct):
             "REDIS_SSL": "true",  # ElastiCache with in-transit encryption
             # Above the ALB's idle timeout, or the ALB reuses connections uvicorn has closed (502s).
             "KEEPALIVE_TIMEOUT": str(props.idle_timeout + 5),
+            # LiteLLM's default (30 s) would cut in-flight requests long before stopTimeout.
+            "GRACEFUL_SHUTDOWN_TIMEOUT": str(props.graceful_shutdown_timeout),
             # Only the ALB can reach the tasks, so its X-Forwarded-* headers are trusted.
             "FORWARDED_ALLOW_IPS": "*",
         }
