@@ -12,9 +12,9 @@ role may read exactly those secrets and parameters. ``LITELLM_MASTER_KEY`` and
 the provider credentials LiteLLM stores in its database, so once generated it must never change:
 its secret version ignores later changes, and ``protect_secrets`` adds ``prevent_destroy``.
 
-An optional ``config.yaml`` is uploaded to a private bucket and loaded by LiteLLM at start
-(``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its SHA-256 is part of the task
-definition, so editing the file rolls out new tasks.
+A LiteLLM ``config.yaml`` (optional here; the stack always passes one) is uploaded to a private
+bucket and loaded by LiteLLM at start (``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its
+SHA-256 is part of the task definition, so editing the file rolls out new tasks.
 
 Container JSON note: the container definitions are a Terraform local passed as
 ``jsonencode(local...)`` (core/terraform_json.py), so ``cdk.tf.json`` shows them as plain JSON and
@@ -199,7 +199,8 @@ class LiteLLMServiceProps:
     """Uvicorn workers; 0 means one per vCPU (at least 1)."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """Non-secret variables (DATABASE_HOST, REDIS_HOST, PROXY_BASE_URL, ...); they override this
-    module's defaults except the reserved ones (PORT, NUM_WORKERS, KEEPALIVE_TIMEOUT, config)."""
+    module's defaults except the reserved ones (PORT, NUM_WORKERS, KEEPALIVE_TIMEOUT,
+    GRACEFUL_SHUTDOWN_TIMEOUT, config)."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Variable -> ECS ``valueFrom``: a Secrets Manager secret ARN (optionally
     ``:json-key:version-stage:version-id``) or an SSM parameter ARN. A Terraform reference may

@@ -163,6 +163,9 @@ BAD_ENVIRONMENTS = {
     "config file outside repo": ({"litellm_config_file": "../secrets.yaml"}, "litellm_config_file", "inside the repository"),
     "bad alarm email": ({"alarm_email": "oncall"}, "alarm_email", "not an email address"),
     "prod without https": ({"environment": "prod"}, "alb_https_certificate_arn", "production environment needs HTTPS"),
+    "provider key in a plain variable": ({"litellm_environment": {"CUSTOM_LLM": "sk-proj-FAKEFAKEFAKEFAKEFAKE"}}, "litellm_environment.CUSTOM_LLM", "holds an OpenAI"),
+    "public url over http": ({"litellm_public_url": "http://llm.example.com"}, "litellm_public_url", "https://"),
+    "pools overflow the database": ({"litellm_num_workers": 8, "litellm_desired_count": 3}, "litellm_config_file", "= 480, more than 89"),
 }
 
 
