@@ -71,6 +71,13 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
@@ -102,6 +109,7 @@ CPU_ARCHITECTURE = "X86_64"
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 CONFIG_OBJECT_KEY = "config.yaml"
+CONFIG_VERSIONS_KEPT_DAYS = 90
 # ECS caps a container health check's start period at 300 s. Failures inside it don't count,
 # which covers the Prisma migrations LiteLLM runs before it listens; the service's grace period
 # does the same for the ALB's checks.
@@ -669,6 +677,26 @@ class LiteLLMService(Construct):
             self, "config-bucket-versioning",
             bucket=bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        # Old versions are only for rolling back a bad edit by hand; the repository has them all.
+        S3BucketLifecycleConfiguration(
+            self, "config-bucket-lifecycle",
+            bucket=bucket.id,
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="expire-old-config-versions",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=CONFIG_VERSIONS_KEPT_DAYS,
+                    )
+                ],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=1,
+                    )
+                ],
+            )],
         )
         tls_only = DataAwsIamPolicyDocument(
             self, "config-bucket-tls-only", statement=deny_insecure_transport(bucket.arn),

@@ -658,6 +658,11 @@ def test_config_file_is_uploaded_to_a_private_bucket_and_loaded(synthesized, con
     (rule,) = _one(stack, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in ("AES256", "aws:kms")
     assert _one(stack, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
+    # Versions do not pile up forever (every deploy with an edited config adds one).
+    lifecycle = _one(stack, "aws_s3_bucket_lifecycle_configuration")
+    assert lifecycle["bucket"] == bucket_ref
+    (expiry,) = lifecycle["rule"]
+    assert expiry["status"] == "Enabled" and expiry["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
     policy = _one(stack, "aws_s3_bucket_policy")
     assert policy["bucket"] == bucket_ref
     statements = _document(stack, policy["policy"])
