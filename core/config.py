@@ -1056,23 +1056,20 @@ def _check_litellm_config(values: dict, root: Path, source: str, problems: list[
         counts["litellm_manual_override_desired_count"] = setting("litellm_manual_override_desired_count")
     count_key = max(counts, key=counts.__getitem__)
     tasks = counts[count_key]
-    # A rollout starts the new tasks before it stops the old ones (maximum 200%).
-    peak = check.pool_limit * workers * tasks * ROLLOUT_TASK_FACTOR
+    # Prisma opens pool connections on demand, and a rollout's overlap (new tasks start before the
+    # old ones stop) is short: the budget's remaining 20% absorbs it rather than doubling here.
+    peak = check.pool_limit * workers * tasks
     instance_class = setting("rds_instance_class")
     budget = db_capacity.usable_connections(instance_class)
     if peak > budget:
         bad(
             f"general_settings.database_connection_pool_limit: {check.pool_limit} connections per worker"
-            f" x {workers} worker(s) per task x {tasks} task(s) ({count_key}) x {ROLLOUT_TASK_FACTOR}"
-            f" during a rollout = {peak}, more than {budget}: 80% of the default max_connections"
+            f" x {workers} worker(s) per task x {tasks} task(s) ({count_key})"
+            f" = {peak}, more than {budget}: 80% of the default max_connections"
             f" {db_capacity.default_max_connections(instance_class)} of rds_instance_class {instance_class}"
             f" (LEAST({db_capacity.memory_gib(instance_class)} GiB / {db_capacity.BYTES_PER_CONNECTION}, 5000));"
             " lower the pool limit, the workers or the task count, or choose a larger instance class"
         )
-
-
-# ECS deployment_maximum_percent (modules/ecs_litellm.py): old and new tasks overlap in a rollout.
-ROLLOUT_TASK_FACTOR = 2
 
 
 def load_project(root: Path | str = ".") -> ProjectConfig:

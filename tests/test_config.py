@@ -165,7 +165,7 @@ BAD_ENVIRONMENTS = {
     "prod without https": ({"environment": "prod"}, "alb_https_certificate_arn", "production environment needs HTTPS"),
     "provider key in a plain variable": ({"litellm_environment": {"CUSTOM_LLM": "sk-proj-FAKEFAKEFAKEFAKEFAKE"}}, "litellm_environment.CUSTOM_LLM", "holds an OpenAI"),
     "public url over http": ({"litellm_public_url": "http://llm.example.com"}, "litellm_public_url", "https://"),
-    "pools overflow the database": ({"litellm_num_workers": 8, "litellm_desired_count": 3}, "litellm_config_file", "= 480, more than 89"),
+    "pools overflow the database": ({"litellm_num_workers": 8, "litellm_desired_count": 3}, "litellm_config_file", "= 240, more than 89"),
 }
 
 
@@ -325,13 +325,13 @@ def test_litellm_config_problems_are_reported_with_the_other_problems(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, numbers", [
-    # 4 vCPU -> 4 workers; 10 x 4 x 2 x 2 = 160 > 89 (80% of db.t4g.micro's 112)
-    ({"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 2},
-     "10 connections per worker x 4 worker(s) per task x 2 task(s) (litellm_desired_count) x 2 during a rollout = 160, more than 89"),
-    ({"litellm_num_workers": 3, "litellm_autoscaling_enabled": True, "litellm_autoscaling_max_capacity": 2},
-     "x 3 worker(s) per task x 2 task(s) (litellm_autoscaling_max_capacity) x 2 during a rollout = 120"),
-    ({"litellm_num_workers": 3, "litellm_manual_control_enabled": True, "litellm_manual_override_desired_count": 2},
-     "(litellm_manual_override_desired_count) x 2 during a rollout = 120"),
+    # 4 vCPU -> 4 workers; 10 x 4 x 3 = 120 > 89 (80% of db.t4g.micro's 112)
+    ({"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 3},
+     "10 connections per worker x 4 worker(s) per task x 3 task(s) (litellm_desired_count) = 120, more than 89"),
+    ({"litellm_num_workers": 3, "litellm_autoscaling_enabled": True, "litellm_autoscaling_max_capacity": 4},
+     "x 3 worker(s) per task x 4 task(s) (litellm_autoscaling_max_capacity) = 120"),
+    ({"litellm_num_workers": 3, "litellm_manual_control_enabled": True, "litellm_manual_override_desired_count": 4},
+     "(litellm_manual_override_desired_count) = 120"),
 ])
 def test_connection_pools_must_fit_the_database(tmp_path, overrides, numbers):
     problems = problems_for(tmp_path, {"dev": {"rds_instance_class": "db.t4g.micro", **overrides}})
@@ -343,10 +343,10 @@ def test_connection_pools_must_fit_the_database(tmp_path, overrides, numbers):
 
 
 def test_a_larger_instance_class_or_smaller_pool_fits(tmp_path):
-    busy = {"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 2}
-    load_one(tmp_path / "a", {**busy, "rds_instance_class": "db.t4g.medium"})
-    root = with_litellm_config(tmp_path / "b", "general_settings:\n  database_connection_pool_limit: 5\n",
-                               {**busy, "rds_instance_class": "db.t4g.small"})   # 5x4x2x2 = 80 <= 180
+    busy = {"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 3}
+    load_one(tmp_path / "a", {**busy, "rds_instance_class": "db.t4g.small"})   # 120 <= 180
+    root = with_litellm_config(tmp_path / "b", "general_settings:\n  database_connection_pool_limit: 7\n",
+                               {**busy, "rds_instance_class": "db.t4g.micro"})   # 7x4x3 = 84 <= 89
     load_project(root)
 
 
