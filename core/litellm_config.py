@@ -128,6 +128,10 @@ def check_file(path: Path, supplied: Iterable[str]) -> LiteLLMConfigCheck:
         )
 
     known = set(supplied)
+    # LiteLLM exports its config's own environment_variables before it resolves references.
+    own = document.get("environment_variables")
+    if isinstance(own, Mapping):
+        known |= {str(name) for name in own}
     for yaml_path, key, value in _walk(document, ""):
         if not isinstance(value, str):
             continue

@@ -130,3 +130,16 @@ def test_an_undeclared_variable_fails_the_synth():
 def test_default_max_connections_follows_the_rds_formula(instance_class, expected):
     assert db_capacity.default_max_connections(instance_class) == expected
     assert db_capacity.usable_connections(instance_class) == int(expected * 0.8)
+
+
+def test_names_the_config_sets_itself_count_as_supplied_but_not_their_secrets(tmp_path):
+    result = check(tmp_path, """
+        environment_variables:
+          OPENAI_BASE_URL: https://api.example.com/v1
+          OPENAI_API_KEY: not-a-real-key
+        model_list:
+          - model_name: gpt
+            litellm_params: {model: openai/gpt-4o-mini, api_base: os.environ/OPENAI_BASE_URL}
+    """)
+    assert result.problems == ("environment_variables.OPENAI_API_KEY: a literal credential; write "
+                               "os.environ/<NAME> and map <NAME> to its Secrets Manager ARN in litellm_secrets",)
