@@ -222,8 +222,8 @@ class EnvironmentConfig:
     # ALB would mark every task unhealthy in a database outage and ECS would replace them all; a
     # replacement without a database exits after ~25 s at its migration step, so the outage
     # becomes a crash loop of the whole service. Liveliness keeps running tasks serving (the
-    # master key and cached virtual keys still work) and recovers by itself when the database
-    # is back. allow_requests_on_db_unavailable stays off: it lets requests through whose key
+    # master key needs no database; virtual keys work while cached) and the service recovers by
+    # itself when the database is back. allow_requests_on_db_unavailable stays off: it lets requests through whose key
     # cannot be checked, which an internet-facing gateway must not do.
     litellm_health_check_path: str = field(
         default="/health/liveliness",
