@@ -32,6 +32,8 @@ from core.instance_classes import (
     rds_instance_class_problem,
 )
 from core.tls_policies import ssl_policy_problem
+from core import db_capacity
+from core.litellm_config import DEFAULT_CONFIG_FILE, PLATFORM_VARIABLES, check_file, provider_key_shape, uvicorn_workers
 
 BACKEND_FILE = "backend.toml"
 ENVIRONMENTS_DIR = "environments"
@@ -222,15 +224,28 @@ class EnvironmentConfig:
         default_factory=dict,
         metadata=_doc("Environment variable -> Secrets Manager/SSM ARN (optionally ...:json-key::), injected as ECS secrets."),
     )
+    # Liveliness, not readiness: readiness answers 503 while the database is unreachable, so the
+    # ALB would mark every task unhealthy in a database outage and ECS would replace them all; a
+    # replacement without a database exits after ~25 s at its migration step, so the outage
+    # becomes a crash loop of the whole service. Liveliness keeps running tasks serving (the
+    # master key needs no database; virtual keys work while cached) and the service recovers by
+    # itself when the database is back. allow_requests_on_db_unavailable stays off: it lets requests through whose key
+    # cannot be checked, which an internet-facing gateway must not do.
     litellm_health_check_path: str = field(
-        default="/health/readiness", metadata=_doc("ALB health check path (never /health, which calls the LLMs).")
+        default="/health/liveliness",
+        metadata=_doc("ALB health check path: /health/liveliness (a database outage must not recycle every task) or /health/readiness; never /health."),
     )
     litellm_log_retention_days: int = field(default=14, metadata=_doc("Retention of the service's log group."))
     litellm_enable_execute_command: bool = field(default=False, metadata=_doc("Allow ECS Exec into tasks."))
     litellm_num_workers: int = field(default=0, metadata=_doc("Uvicorn workers (0 = one per vCPU)."))
-    litellm_config_file: str | None = field(
+    # LiteLLM config and public URL (core/litellm_config.py checks the file at load).
+    litellm_config_file: str = field(
+        default=DEFAULT_CONFIG_FILE,
+        metadata=_doc("Path (from the repo root) of the LiteLLM config.yaml uploaded to S3 and loaded at start; checked at load (os.environ/ names supplied, no literal secrets, connection pool fits the database)."),
+    )
+    litellm_public_url: str | None = field(
         default=None,
-        metadata=_doc("Path (from the repo root) of a LiteLLM config.yaml to upload to S3 and load at start; default: the one baked into the image."),
+        metadata=_doc("https://... URL users reach the gateway at (your domain): PROXY_BASE_URL and the litellm_gateway_url output; default: the ALB's URL. Seed style: PROXY_BASE_URL in litellm_environment."),
     )
     litellm_autoscaling_enabled: bool = field(default=False, metadata=_doc("Target-tracking autoscaling on CPU and requests per target."))
     litellm_autoscaling_min_capacity: int = field(default=1, metadata=_doc("Autoscaling floor."))
@@ -740,7 +755,9 @@ MANAGED_ENVIRONMENT = frozenset({
     "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_SSL", "PORT",
     "LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY", "LITELLM_CONFIG_BUCKET_TYPE",
     "LITELLM_CONFIG_SHA256", "CONFIG_FILE_PATH", "NUM_WORKERS", "KEEPALIVE_TIMEOUT",
+    "DATABASE_PORT", "GRACEFUL_SHUTDOWN_TIMEOUT",
 })
+_PUBLIC_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -761,6 +778,16 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
             bad(f"litellm_environment.{name}", "is set by the stack itself")
         elif _SECRET_LOOKING_NAME.search(name):
             bad(f"litellm_environment.{name}", "looks like a secret; put its Secrets Manager ARN in litellm_secrets instead")
+        elif shape := provider_key_shape(value):
+            # Plain environment values land in the task definition as clear text.
+            bad(f"litellm_environment.{name}", f"holds {shape}; store it in Secrets Manager and put its ARN in litellm_secrets instead")
+    public_url = values.get("litellm_public_url")
+    seed_url = values.get("litellm_environment", {}).get("PROXY_BASE_URL")
+    for key, url in (("litellm_public_url", public_url), ("litellm_environment.PROXY_BASE_URL", seed_url)):
+        if url is not None and not _PUBLIC_URL_RE.match(url):
+            bad(key, f"{url!r} is not an https:// URL of a domain (e.g. https://llm.example.com); the admin UI and SSO redirect to it")
+    if public_url is not None and seed_url is not None and public_url.rstrip("/") != seed_url.rstrip("/"):
+        bad("litellm_environment.PROXY_BASE_URL", f"{seed_url!r} contradicts litellm_public_url = {public_url!r}; set only litellm_public_url")
     for name, arn in values.get("litellm_secrets", {}).items():
         if not _ENV_NAME_RE.match(name):
             bad(f"litellm_secrets.{name}", "not a valid environment variable name")
@@ -966,14 +993,13 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
     values = _parse_table(EnvironmentConfig, data, source, problems)
     values.setdefault("environment", stack_name)
     validate_environment(values, source, problems)
-    config_file = values.get("litellm_config_file")
-    if config_file and ".." not in Path(config_file).parts and not config_file.startswith("/"):
-        if not (root / config_file).is_file():
-            problems.append(_problem(source, "litellm_config_file", f"{config_file} does not exist"))
-        else:
-            values["litellm_config_file"] = str((root / config_file).resolve())
+    _check_litellm_config(values, root, source, problems)
     if len(problems) > before:
         return None
+    seed_url = values.get("litellm_environment", {}).get("PROXY_BASE_URL")
+    if seed_url is not None:
+        # The seed's spelling: honoured as the public URL (the stack then sets the same value).
+        values.setdefault("litellm_public_url", seed_url)
     if values.get("enable_nat_gateway") is not None and "nat_gateway_mode" not in values:
         values["nat_gateway_mode"] = "single" if values["enable_nat_gateway"] else "none"
     zones = values["availability_zones"]
@@ -990,6 +1016,65 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
     if not values.get("backend_rds_secret_name"):
         values["backend_rds_secret_name"] = f"{prefix}/backend-rds"
     return EnvironmentConfig(**values, stack_name=stack_name, source=source)
+
+
+# The shipped default, used when the project root has none (e.g. a project generated elsewhere).
+_SHIPPED_CONFIG_FILE = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_FILE
+
+
+def _check_litellm_config(values: dict, root: Path, source: str, problems: list[str]) -> None:
+    """Resolve litellm_config_file to an absolute path and check the YAML: names supplied, no
+    literal secrets, connection pool x workers x tasks within the database's budget."""
+    config_file = values.get("litellm_config_file")
+    if config_file is None:
+        config_file = DEFAULT_CONFIG_FILE
+        path = root / config_file
+        if not path.is_file():
+            path = _SHIPPED_CONFIG_FILE
+    elif config_file.startswith("/") or ".." in Path(config_file).parts:
+        return  # reported by _check_service_details
+    else:
+        path = root / config_file
+        if not path.is_file():
+            problems.append(_problem(source, "litellm_config_file", f"{config_file} does not exist"))
+            return
+    values["litellm_config_file"] = str(path.resolve())
+
+    def bad(message: str) -> None:
+        problems.append(_problem(source, "litellm_config_file", f"{config_file}: {message}"))
+
+    supplied = set(values.get("litellm_secrets", {})) | set(values.get("litellm_environment", {})) | PLATFORM_VARIABLES
+    check = check_file(path, supplied)
+    for message in check.problems:
+        bad(message)
+    if check.problems:
+        return
+
+    def setting(key: str) -> Any:
+        return values.get(key, getattr(EnvironmentConfig, key))
+
+    workers = uvicorn_workers(setting("litellm_task_cpu"), setting("litellm_num_workers"))
+    counts = {"litellm_desired_count": setting("litellm_desired_count")}
+    if setting("litellm_autoscaling_enabled"):
+        counts["litellm_autoscaling_max_capacity"] = setting("litellm_autoscaling_max_capacity")
+    if setting("litellm_manual_control_enabled"):
+        counts["litellm_manual_override_desired_count"] = setting("litellm_manual_override_desired_count")
+    count_key = max(counts, key=counts.__getitem__)
+    tasks = counts[count_key]
+    # Prisma opens pool connections on demand, and a rollout's overlap (new tasks start before the
+    # old ones stop) is short: the budget's remaining 20% absorbs it rather than doubling here.
+    peak = check.pool_limit * workers * tasks
+    instance_class = setting("rds_instance_class")
+    budget = db_capacity.usable_connections(instance_class)
+    if peak > budget:
+        bad(
+            f"general_settings.database_connection_pool_limit: {check.pool_limit} connections per worker"
+            f" x {workers} worker(s) per task x {tasks} task(s) ({count_key})"
+            f" = {peak}, more than {budget}: 80% of the default max_connections"
+            f" {db_capacity.default_max_connections(instance_class)} of rds_instance_class {instance_class}"
+            f" (LEAST({db_capacity.memory_gib(instance_class)} GiB / {db_capacity.BYTES_PER_CONNECTION}, 5000));"
+            " lower the pool limit, the workers or the task count, or choose a larger instance class"
+        )
 
 
 def load_project(root: Path | str = ".") -> ProjectConfig:

@@ -12,9 +12,9 @@ role may read exactly those secrets and parameters. ``LITELLM_MASTER_KEY`` and
 the provider credentials LiteLLM stores in its database, so once generated it must never change:
 its secret version ignores later changes, and ``protect_secrets`` adds ``prevent_destroy``.
 
-An optional ``config.yaml`` is uploaded to a private bucket and loaded by LiteLLM at start
-(``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its SHA-256 is part of the task
-definition, so editing the file rolls out new tasks.
+A LiteLLM ``config.yaml`` (optional here; the stack always passes one) is uploaded to a private
+bucket and loaded by LiteLLM at start (``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its
+SHA-256 is part of the task definition, so editing the file rolls out new tasks.
 
 Container JSON note: the container definitions are a Terraform local passed as
 ``jsonencode(local...)`` (core/terraform_json.py), so ``cdk.tf.json`` shows them as plain JSON and
@@ -71,6 +71,13 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
@@ -88,6 +95,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_random.password import Password
 
+from core.litellm_config import MODULE_ENVIRONMENT, MODULE_SECRETS, check_declared, uvicorn_workers
 from core.private_bucket import block_public_access, deny_insecure_transport
 from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
@@ -101,6 +109,7 @@ CPU_ARCHITECTURE = "X86_64"
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 CONFIG_OBJECT_KEY = "config.yaml"
+CONFIG_VERSIONS_KEPT_DAYS = 90
 # ECS caps a container health check's start period at 300 s. Failures inside it don't count,
 # which covers the Prisma migrations LiteLLM runs before it listens; the service's grace period
 # does the same for the ALB's checks.
@@ -133,10 +142,14 @@ NON_SECRET_NAMES = frozenset({"LITELLM_CONFIG_BUCKET_OBJECT_KEY"})
 # Owned by the module because other settings must agree with them (port mapping, ALB idle
 # timeout, task size, the uploaded config).
 RESERVED_ENVIRONMENT = frozenset({
-    "PORT", "NUM_WORKERS", "KEEPALIVE_TIMEOUT",
+    "PORT", "NUM_WORKERS", "KEEPALIVE_TIMEOUT", "GRACEFUL_SHUTDOWN_TIMEOUT",
     "LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY",
     "LITELLM_CONFIG_BUCKET_TYPE", "LITELLM_CONFIG_SHA256", "CONFIG_FILE_PATH",
 })
+# Seconds between the end of LiteLLM's graceful window (GRACEFUL_SHUTDOWN_TIMEOUT, after which
+# uvicorn cancels what is still running) and ECS's SIGKILL: the proxy's teardown (LiteLLM keeps
+# the same 10 s headroom for gunicorn).
+SHUTDOWN_TEARDOWN_SECONDS = 10
 MASTER_KEY_VARIABLE = "LITELLM_MASTER_KEY"
 SALT_KEY_VARIABLE = "LITELLM_SALT_KEY"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -194,7 +207,8 @@ class LiteLLMServiceProps:
     """Uvicorn workers; 0 means one per vCPU (at least 1)."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """Non-secret variables (DATABASE_HOST, REDIS_HOST, PROXY_BASE_URL, ...); they override this
-    module's defaults except the reserved ones (PORT, NUM_WORKERS, KEEPALIVE_TIMEOUT, config)."""
+    module's defaults except the reserved ones (PORT, NUM_WORKERS, KEEPALIVE_TIMEOUT,
+    GRACEFUL_SHUTDOWN_TIMEOUT, config)."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Variable -> ECS ``valueFrom``: a Secrets Manager secret ARN (optionally
     ``:json-key:version-stage:version-id``) or an SSM parameter ARN. A Terraform reference may
@@ -299,7 +313,12 @@ class LiteLLMServiceProps:
 
     @property
     def workers(self) -> int:
-        return self.num_workers or max(1, self.cpu // 1024)
+        return uvicorn_workers(self.cpu, self.num_workers)
+
+    @property
+    def graceful_shutdown_timeout(self) -> int:
+        """LiteLLM's drain window after SIGTERM: ends before ECS kills the task (stop_timeout)."""
+        return max(1, self.stop_timeout - SHUTDOWN_TEARDOWN_SECONDS)
 
 
 class LiteLLMService(Construct):
@@ -381,20 +400,24 @@ class LiteLLMService(Construct):
             self.salt_key_secret_arn = self._generated_key("salt-key", prefix="")
             secrets[SALT_KEY_VARIABLE] = self.salt_key_secret_arn
 
-        environment = self._default_environment()
-        environment.update(props.environment)
+        module_environment = self._default_environment()
         config_object_arn: str | None = None
         self.config_bucket_name: str | None = None
         if props.config_file is not None:
             bucket_name, config_object_arn, digest = self._config_object(props.config_file)
             self.config_bucket_name = bucket_name
-            environment.update({
+            module_environment.update({
                 "LITELLM_CONFIG_BUCKET_NAME": bucket_name,
                 "LITELLM_CONFIG_BUCKET_OBJECT_KEY": CONFIG_OBJECT_KEY,
                 # Nothing reads it: a changed file changes the task definition, so ECS rolls
                 # out tasks that load the new config.
                 "LITELLM_CONFIG_SHA256": digest,
             })
+        # The config check at load trusts these names to be set (core/litellm_config.py).
+        check_declared("modules/ecs_litellm.py", module_environment, MODULE_ENVIRONMENT)
+        check_declared("modules/ecs_litellm.py", set(secrets) - set(props.secrets), MODULE_SECRETS)
+        # The caller's values win; the props refuse the reserved names.
+        environment = {**module_environment, **props.environment}
 
         execution_role = self._execution_role(log_group, repository, secrets)
         task_role = self._task_role(config_object_arn)
@@ -494,6 +517,8 @@ class LiteLLMService(Construct):
             "REDIS_SSL": "true",  # ElastiCache with in-transit encryption
             # Above the ALB's idle timeout, or the ALB reuses connections uvicorn has closed (502s).
             "KEEPALIVE_TIMEOUT": str(props.idle_timeout + 5),
+            # LiteLLM's default (30 s) would cut in-flight requests long before stopTimeout.
+            "GRACEFUL_SHUTDOWN_TIMEOUT": str(props.graceful_shutdown_timeout),
             # Only the ALB can reach the tasks, so its X-Forwarded-* headers are trusted.
             "FORWARDED_ALLOW_IPS": "*",
         }
@@ -652,6 +677,26 @@ class LiteLLMService(Construct):
             self, "config-bucket-versioning",
             bucket=bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        # Old versions are only for rolling back a bad edit by hand; the repository has them all.
+        S3BucketLifecycleConfiguration(
+            self, "config-bucket-lifecycle",
+            bucket=bucket.id,
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="expire-old-config-versions",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=CONFIG_VERSIONS_KEPT_DAYS,
+                    )
+                ],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=1,
+                    )
+                ],
+            )],
         )
         tls_only = DataAwsIamPolicyDocument(
             self, "config-bucket-tls-only", statement=deny_insecure_transport(bucket.arn),

@@ -8,7 +8,9 @@ from cdktf import S3Backend, TerraformOutput, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_random.provider import RandomProvider
 
+from core import db_capacity
 from core.config import BackendConfig, EnvironmentConfig
+from core.litellm_config import STACK_ENVIRONMENT, STACK_SECRETS, check_declared
 from modules.alarms import Alarms, AlarmsProps
 from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
@@ -20,17 +22,28 @@ from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 from modules.rotation_redeploy import RotationRedeploy, RotationRedeployProps
 
-POSTGRES_PORT = 5432
-# Instance memory (GiB) by size, for PostgreSQL's default max_connections
-# (LEAST(DBInstanceClassMemory / 9531392, 5000)) behind the connections alarm.
-_MEMORY_GIB_BY_SIZE = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
-                       "4xlarge": 64, "8xlarge": 128}
+# The only port LiteLLM's split DATABASE_* variables reach on every image: 1.108.7's
+# construct_database_url_from_env_vars (the CLI's path) builds postgresql://user:pw@DATABASE_HOST/db
+# and ignores DATABASE_PORT, while the newer DatabaseURLSettings path (RDS IAM auth, the
+# component entrypoints) appends :DATABASE_PORT (default 5432) after the host, so "host:port" in
+# DATABASE_HOST breaks there and DATABASE_PORT is ignored here.
+LITELLM_DATABASE_PORT = 5432
 
 
 def connections_alarm_threshold(instance_class: str) -> int:
     """80% of the default max_connections of a PostgreSQL instance class."""
-    memory_gib = _MEMORY_GIB_BY_SIZE.get(instance_class.rsplit(".", 1)[-1], 4)
-    return max(10, int(min(memory_gib * 2**30 // 9531392, 5000) * 0.8))
+    return max(10, db_capacity.usable_connections(instance_class))
+
+
+def database_environment(address: str, port: int, database_name: str) -> dict[str, str]:
+    """DATABASE_HOST is the bare address and DATABASE_PORT the port; see LITELLM_DATABASE_PORT."""
+    if port != LITELLM_DATABASE_PORT:
+        raise ValueError(
+            f"LiteLLM's database must listen on {LITELLM_DATABASE_PORT}, not {port}: LiteLLM 1.108.7 "
+            "ignores DATABASE_PORT and newer images append it after DATABASE_HOST, so no setting "
+            "reaches another port on both"
+        )
+    return {"DATABASE_HOST": address, "DATABASE_PORT": str(port), "DATABASE_NAME": database_name}
 
 
 class EnvironmentStack(TerraformStack):
@@ -177,23 +190,26 @@ class EnvironmentStack(TerraformStack):
             ),
         )
         alb, database, cache = self.load_balancer, self.database, self.cache
-        database_host = database.address if database.port == POSTGRES_PORT else f"{database.address}:{database.port}"
-        environment = {
-            **env.litellm_environment,
-            "DATABASE_HOST": database_host,
-            "DATABASE_NAME": database.database_name,
+        self.public_url: str = env.litellm_public_url or alb.url
+        wired_environment = {
+            **database_environment(database.address, database.port, database.database_name),
             "REDIS_HOST": cache.primary_endpoint_address,
             "REDIS_PORT": str(cache.port),
             "REDIS_SSL": "true",
-            # Behind the TLS-terminating ALB the admin UI must build its links from the public URL.
-            "PROXY_BASE_URL": alb.url,
+            # Behind the TLS-terminating ALB the admin UI and SSO build their links from the
+            # public URL. A user's PROXY_BASE_URL became litellm_public_url at load (and a
+            # contradicting pair was refused), so this never overwrites a different value.
+            "PROXY_BASE_URL": self.public_url,
         }
-        secrets = {
-            **env.litellm_secrets,
+        wired_secrets = {
             "DATABASE_USERNAME": database.username_value_from,
             "DATABASE_PASSWORD": database.password_value_from,
             "REDIS_PASSWORD": cache.auth_token_secret_arn,
         }
+        check_declared("stacks/environment_stack.py", wired_environment, STACK_ENVIRONMENT)
+        check_declared("stacks/environment_stack.py", wired_secrets, STACK_SECRETS)
+        environment = {**env.litellm_environment, **wired_environment}
+        secrets = {**env.litellm_secrets, **wired_secrets}
         self.service = LiteLLMService(
             self, "litellm",
             props=LiteLLMServiceProps(
@@ -347,7 +363,7 @@ class EnvironmentStack(TerraformStack):
             "redis_auth_token_secret_arn": self.cache.auth_token_secret_arn,
             "litellm_alb_dns_name": self.load_balancer.dns_name,
             "litellm_alb_zone_id": self.load_balancer.zone_id,
-            "litellm_gateway_url": self.load_balancer.url,
+            "litellm_gateway_url": self.public_url,
             "litellm_cluster_name": self.service.cluster_name,
             "litellm_service_name": self.service.service_name,
             "litellm_log_group_name": self.service.log_group_name,

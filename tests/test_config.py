@@ -199,6 +199,9 @@ BAD_ENVIRONMENTS = {
     "backend rds class family that does not exist": ({"backend_rds_enabled": True, "backend_rds_instance_class": "db.x9.giant"}, "backend_rds_instance_class", "e.g. db.t4g.micro"),
     "rds class given a cache node type": ({"rds_instance_class": "cache.t4g.micro"}, "rds_instance_class", "not an RDS instance class (db.<family>.<size>"),
     "bastion size that does not exist": ({"backend_db_bastion_instance_type": "t4g.huge"}, "backend_db_bastion_instance_type", "unknown size 'huge'"),
+    "provider key in a plain variable": ({"litellm_environment": {"CUSTOM_LLM": "sk-proj-FAKEFAKEFAKEFAKEFAKE"}}, "litellm_environment.CUSTOM_LLM", "holds an OpenAI"),
+    "public url over http": ({"litellm_public_url": "http://llm.example.com"}, "litellm_public_url", "https://"),
+    "pools overflow the database": ({"litellm_num_workers": 8, "litellm_desired_count": 3}, "litellm_config_file", "= 240, more than 89"),
 }
 
 
@@ -284,3 +287,133 @@ def test_fargate_table_matches_aws_limits():
     assert FARGATE_MEMORY_BY_CPU[4096][-1] == 30720
     assert FARGATE_MEMORY_BY_CPU[8192][:2] == (16384, 20480)
     assert FARGATE_MEMORY_BY_CPU[16384][-1] == 122880
+
+
+# ---------------------------------------------------------------------------- the LiteLLM config (issue 12)
+
+FAKE_OPENAI_KEY = "sk-proj-FAKEFAKEFAKEFAKEFAKE"
+OPENAI_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:openai-AbCdEf"
+MODEL_YAML = """\
+model_list:
+  - model_name: gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: os.environ/OPENAI_API_KEY
+"""
+
+
+def with_litellm_config(tmp_path, yaml_text: str, overrides: dict | None = None) -> object:
+    root = write_project(tmp_path, {"dev": {"litellm_config_file": "config/team.yaml", **(overrides or {})}})
+    (root / "config").mkdir()
+    (root / "config" / "team.yaml").write_text(yaml_text)
+    return root
+
+
+def test_every_environment_gets_the_shipped_litellm_config_by_default(tmp_path, project):
+    from tests.conftest import ROOT
+    assert load_one(tmp_path).litellm_config_file == str(ROOT / "config" / "litellm.yaml")
+    assert {env.litellm_config_file for env in project.environments} == {str(ROOT / "config" / "litellm.yaml")}
+
+
+def test_a_name_the_litellm_config_uses_but_nobody_supplies_is_reported_in_full(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_project(with_litellm_config(tmp_path, MODEL_YAML))
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "environments/dev.toml: litellm_config_file: config/team.yaml: "
+        "model_list[0].litellm_params.api_key: os.environ/OPENAI_API_KEY is not set in the container"
+    )
+
+
+def test_a_name_supplied_by_litellm_secrets_passes(tmp_path):
+    root = with_litellm_config(tmp_path, MODEL_YAML, {"litellm_secrets": {"OPENAI_API_KEY": OPENAI_SECRET_ARN}})
+    (env,) = load_project(root).environments
+    assert env.litellm_config_file == str(root / "config" / "team.yaml")
+
+
+@pytest.mark.parametrize("yaml_text, fragment", [
+    (MODEL_YAML.replace("os.environ/OPENAI_API_KEY", FAKE_OPENAI_KEY), "model_list[0].litellm_params.api_key: holds an OpenAI"),
+    ("general_settings:\n  master_key: not-a-real-master-key\n", "general_settings.master_key: a literal credential"),
+    ("model_list: [\n", "(file): invalid YAML"),
+    ("", "(file): must be a YAML mapping"),
+])
+def test_a_litellm_config_with_a_literal_secret_or_that_cannot_load_is_refused(tmp_path, yaml_text, fragment):
+    with pytest.raises(ConfigError) as caught:
+        load_project(with_litellm_config(tmp_path, yaml_text))
+    assert any(p.startswith(f"environments/dev.toml: litellm_config_file: config/team.yaml: {fragment}")
+               for p in caught.value.problems), caught.value.problems
+
+
+def test_a_provider_key_in_a_plain_environment_value_is_refused(tmp_path):
+    # Before: CUSTOM_LLM has no secret-looking name, so the key reached the task definition.
+    problems = problems_for(tmp_path, {"dev": {"litellm_environment": {"CUSTOM_LLM": FAKE_OPENAI_KEY}}})
+    (problem,) = problems
+    assert problem.startswith("environments/dev.toml: litellm_environment.CUSTOM_LLM: holds an OpenAI")
+    assert FAKE_OPENAI_KEY not in problem
+
+
+def test_litellm_config_problems_are_reported_with_the_other_problems(tmp_path):
+    root = with_litellm_config(tmp_path, MODEL_YAML, {"nat_gateway_mode": "dual"})
+    with pytest.raises(ConfigError) as caught:
+        load_project(root)
+    keys = sorted(p.split(": ")[1] for p in caught.value.problems)
+    assert keys == ["litellm_config_file", "nat_gateway_mode"]
+
+
+@pytest.mark.parametrize("overrides, numbers", [
+    # 4 vCPU -> 4 workers; 10 x 4 x 3 = 120 > 89 (80% of db.t4g.micro's 112)
+    ({"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 3},
+     "10 connections per worker x 4 worker(s) per task x 3 task(s) (litellm_desired_count) = 120, more than 89"),
+    ({"litellm_num_workers": 3, "litellm_autoscaling_enabled": True, "litellm_autoscaling_max_capacity": 4},
+     "x 3 worker(s) per task x 4 task(s) (litellm_autoscaling_max_capacity) = 120"),
+    ({"litellm_num_workers": 3, "litellm_manual_control_enabled": True, "litellm_manual_override_desired_count": 4},
+     "(litellm_manual_override_desired_count) = 120"),
+])
+def test_connection_pools_must_fit_the_database(tmp_path, overrides, numbers):
+    problems = problems_for(tmp_path, {"dev": {"rds_instance_class": "db.t4g.micro", **overrides}})
+    (problem,) = problems
+    assert problem.startswith("environments/dev.toml: litellm_config_file: config/litellm.yaml: "
+                              "general_settings.database_connection_pool_limit: ")
+    assert numbers in problem
+    assert "default max_connections 112 of rds_instance_class db.t4g.micro" in problem
+
+
+def test_a_larger_instance_class_or_smaller_pool_fits(tmp_path):
+    busy = {"litellm_task_cpu": 4096, "litellm_task_memory": 8192, "litellm_desired_count": 3}
+    load_one(tmp_path / "a", {**busy, "rds_instance_class": "db.t4g.small"})   # 120 <= 180
+    root = with_litellm_config(tmp_path / "b", "general_settings:\n  database_connection_pool_limit: 7\n",
+                               {**busy, "rds_instance_class": "db.t4g.micro"})   # 7x4x3 = 84 <= 89
+    load_project(root)
+
+
+def test_the_public_url_key_and_the_seed_spelling(tmp_path):
+    assert load_one(tmp_path / "a").litellm_public_url is None
+    url = "https://llm.example.com"
+    assert load_one(tmp_path / "b", {"litellm_public_url": url}).litellm_public_url == url
+    # The seed's spelling is honoured, never silently replaced by the ALB URL.
+    seed = load_one(tmp_path / "c", {"litellm_environment": {"PROXY_BASE_URL": url}})
+    assert seed.litellm_public_url == url
+    both = load_one(tmp_path / "d", {"litellm_public_url": url, "litellm_environment": {"PROXY_BASE_URL": url + "/"}})
+    assert both.litellm_public_url == url
+
+
+@pytest.mark.parametrize("overrides, key, fragment", [
+    ({"litellm_public_url": "http://llm.example.com"}, "litellm_public_url", "is not an https:// URL"),
+    ({"litellm_environment": {"PROXY_BASE_URL": "llm.example.com"}}, "litellm_environment.PROXY_BASE_URL", "is not an https:// URL"),
+    ({"litellm_public_url": "https://llm.example.com", "litellm_environment": {"PROXY_BASE_URL": "https://other.example.com"}},
+     "litellm_environment.PROXY_BASE_URL", "contradicts litellm_public_url"),
+])
+def test_a_bad_or_contradicting_public_url_is_refused(tmp_path, overrides, key, fragment):
+    problems = problems_for(tmp_path, {"dev": overrides})
+    assert any(p.startswith(f"environments/dev.toml: {key}: ") and fragment in p for p in problems), problems
+
+
+def test_the_alb_checks_liveliness_by_default(tmp_path):
+    assert load_one(tmp_path).litellm_health_check_path == "/health/liveliness"
+    assert load_one(tmp_path / "seed", {"litellm_health_check_path": "/health/readiness"}).litellm_health_check_path == "/health/readiness"
+
+
+@pytest.mark.parametrize("name", ["DATABASE_PORT", "GRACEFUL_SHUTDOWN_TIMEOUT"])
+def test_the_new_module_owned_variables_cannot_be_set(tmp_path, name):
+    problems = problems_for(tmp_path, {"dev": {"litellm_environment": {name: "1"}}})
+    assert problems == [f"environments/dev.toml: litellm_environment.{name}: is set by the stack itself"]

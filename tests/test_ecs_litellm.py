@@ -306,6 +306,31 @@ def test_keepalive_outlasts_the_alb_idle_timeout(synthesized, case):
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_litellm_drains_within_the_stop_timeout(synthesized, case):
+    # LiteLLM's own default (30 s) cut in-flight requests long before ECS's SIGKILL at 120 s.
+    stop = _container(synthesized[case][1])["stopTimeout"]
+    graceful = int(_environment(synthesized[case][1])["GRACEFUL_SHUTDOWN_TIMEOUT"])
+    assert stop == 120 and graceful == stop - 10
+
+
+def test_a_short_stop_timeout_still_leaves_a_drain_window():
+    assert _props(stop_timeout=5).graceful_shutdown_timeout == 1
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_module_sets_only_the_variables_it_declares(synthesized, case):
+    """core/litellm_config.py trusts this list when it checks os.environ/ names in the config."""
+    from core.litellm_config import MODULE_ENVIRONMENT, MODULE_SECRETS
+    props = synthesized["props"][case]
+    own_environment = set(_environment(synthesized[case][1])) - set(props.environment)
+    own_secrets = set(_secrets(synthesized[case][1])) - set(props.secrets)
+    with_config = {"LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY", "LITELLM_CONFIG_SHA256"}
+    expected = MODULE_ENVIRONMENT if props.config_file else MODULE_ENVIRONMENT - with_config
+    assert own_environment == expected
+    assert own_secrets == (MODULE_SECRETS if props.generate_master_key else set())
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_production_defaults_and_stack_environment_are_merged(synthesized, case):
     environment = _environment(synthesized[case][1])
     assert environment["LITELLM_MODE"] == "PRODUCTION"
@@ -633,6 +658,11 @@ def test_config_file_is_uploaded_to_a_private_bucket_and_loaded(synthesized, con
     (rule,) = _one(stack, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in ("AES256", "aws:kms")
     assert _one(stack, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
+    # Versions do not pile up forever (every deploy with an edited config adds one).
+    lifecycle = _one(stack, "aws_s3_bucket_lifecycle_configuration")
+    assert lifecycle["bucket"] == bucket_ref
+    (expiry,) = lifecycle["rule"]
+    assert expiry["status"] == "Enabled" and expiry["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
     policy = _one(stack, "aws_s3_bucket_policy")
     assert policy["bucket"] == bucket_ref
     statements = _document(stack, policy["policy"])
@@ -727,6 +757,7 @@ def test_autoscaling_is_optional(synthesized):
     ({"environment": {"DATABASE_PASSWORD": "hunter2"}}, "looks like a secret"),
     ({"environment": {"PORT": "4000"}}, "set by the module"),
     ({"environment": {"KEEPALIVE_TIMEOUT": "5"}}, "set by the module"),
+    ({"environment": {"GRACEFUL_SHUTDOWN_TIMEOUT": "30"}}, "set by the module"),
     ({"secrets": {"OPENAI_API_KEY": "sk-plaintext"}}, "not a Secrets Manager"),
     ({"secrets": {"OPENAI_API_KEY": "arn:aws:s3:::bucket/key"}}, "not a Secrets Manager"),
     ({"command": ("--port", "9000")}, "--port"),

@@ -9,7 +9,7 @@ import pytest
 from cdktf import Testing
 
 from stacks.environment_stack import EnvironmentStack
-from tests.helpers import by_tag_name, data_sources, json_argument, ref_target, resources
+from tests.helpers import by_tag_name, data_sources, json_argument, ref, ref_target, resources
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
@@ -330,3 +330,78 @@ def ref_target_name(stack, config):
             if candidate is config:
                 return name
     raise KeyError("not found")
+
+
+# --- the gateway serves out of the box (issue 12) ---------------------------------------------
+
+def _env_and_secrets(stack):
+    container = _container(stack)
+    return ({item["name"]: item["value"] for item in container["environment"]},
+            {item["name"]: item["valueFrom"] for item in container["secrets"]})
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_the_shipped_litellm_config_is_uploaded_and_loaded(stack_json, name):
+    # Without a config LiteLLM has no models and never opens a Redis connection.
+    stack = stack_json(name)
+    (obj,) = resources(stack, "aws_s3_object").values()
+    assert obj["key"] == "config.yaml"
+    env, _ = _env_and_secrets(stack)
+    _, bucket_id, _ = ref(obj["bucket"])
+    assert env["LITELLM_CONFIG_BUCKET_NAME"] == f"${{aws_s3_bucket.{bucket_id}.bucket}}"
+    assert env["LITELLM_CONFIG_BUCKET_OBJECT_KEY"] == "config.yaml"
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_the_database_port_is_its_own_variable(stack_json, name):
+    env, _ = _env_and_secrets(stack_json(name))
+    assert env["DATABASE_HOST"].startswith("${aws_db_instance.") and env["DATABASE_HOST"].endswith(".address}")
+    assert env["DATABASE_PORT"] == "5432"
+
+
+def test_a_database_port_litellm_cannot_reach_is_refused():
+    from stacks.environment_stack import database_environment
+    assert database_environment("db.internal", 5432, "litellm")["DATABASE_HOST"] == "db.internal"
+    with pytest.raises(ValueError, match="ignores DATABASE_PORT and newer images append it"):
+        database_environment("db.internal", 5433, "litellm")
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_the_stack_sets_only_the_variables_it_declares(stack_json, project, name):
+    from core.litellm_config import MODULE_ENVIRONMENT, MODULE_SECRETS, STACK_ENVIRONMENT, STACK_SECRETS
+    env, secrets = _env_and_secrets(stack_json(name))
+    user = project.environment(name)
+    assert set(env) - set(user.litellm_environment) == STACK_ENVIRONMENT | MODULE_ENVIRONMENT
+    assert set(secrets) - set(user.litellm_secrets) == STACK_SECRETS | MODULE_SECRETS
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_the_alb_checks_liveliness_and_drains_longer_than_litellm(stack_json, name):
+    stack = stack_json(name)
+    (target_group,) = resources(stack, "aws_lb_target_group").values()
+    assert target_group["health_check"]["path"] == "/health/liveliness"
+    env, _ = _env_and_secrets(stack)
+    graceful = int(env["GRACEFUL_SHUTDOWN_TIMEOUT"])
+    # ECS deregisters the task and waits for the ALB's draining before SIGTERM; then LiteLLM drains
+    # for GRACEFUL_SHUTDOWN_TIMEOUT and exits before the SIGKILL at stopTimeout.
+    assert int(target_group["deregistration_delay"]) >= graceful
+    assert graceful < _container(stack)["stopTimeout"]
+
+
+def test_the_public_url_feeds_proxy_base_url_and_the_gateway_output(tmp_path):
+    from core.config import load_project
+    from tests.config_files import write_project
+    url = "https://llm.example.com"
+    # The seed's spelling: before, the stack silently replaced it with the ALB's URL.
+    project = load_project(write_project(tmp_path, {"dev": {"litellm_environment": {"PROXY_BASE_URL": url}}}))
+    stack = json.loads(Testing.synth(EnvironmentStack(Testing.app(), env=project.environments[0], backend=project.backend)))
+    env, _ = _env_and_secrets(stack)
+    assert env["PROXY_BASE_URL"] == url
+    assert stack["output"]["litellm_gateway_url"]["value"] == url
+
+
+def test_without_a_public_url_the_gateway_is_the_albs(stack_json):
+    stack = stack_json("dev")
+    env, _ = _env_and_secrets(stack)
+    assert env["PROXY_BASE_URL"] == stack["output"]["litellm_gateway_url"]["value"]
+    assert ".dns_name}" in env["PROXY_BASE_URL"]
