@@ -69,11 +69,11 @@ test: install
 	@$(MAKE) --no-print-directory check
 
 check: install
-	.venv/bin/python scripts/policy_scan.py
-	.venv/bin/python scripts/lint_workflows.py
+	.venv/bin/python tools/policy_scan.py
+	.venv/bin/python tools/lint_workflows.py
 
 bench: install
-	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
+	.venv/bin/python tools/bench.py $(BENCH_ARGS)
 
 diff: install
 	$(CDKTF) diff $(ENV) $(CDKTF_ARGS)

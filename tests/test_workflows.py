@@ -1,6 +1,6 @@
 """The GitHub Actions workflows: supply-chain pinning, least privilege, AWS only through OIDC with
 roles from variables, deploys that are never cancelled half-way and reach prod only after dev, and
-scripts/lint_workflows.py (actionlint + zizmor, offline) passing on them and failing on a bad one."""
+tools/lint_workflows.py (actionlint + zizmor, offline) passing on them and failing on a bad one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.config import BackendConfig
 from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-LINT_SCRIPT = ROOT / "scripts" / "lint_workflows.py"
+LINT_SCRIPT = ROOT / "tools" / "lint_workflows.py"
 AWS_ACTION = "aws-actions/configure-aws-credentials"
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
