@@ -39,10 +39,12 @@ PREFLIGHT := .venv/bin/python main.py --preflight
 # line. CI=1 is the CLI's switch for plain output.
 PLAIN_WITHOUT_TTY := if [ ! -t 1 ]; then export CI=1; fi;
 
-.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy clean
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
+	@echo "make hcl                   every stack as plain Terraform in hcl/<stack>/ (the exit from cdktf)"
+	@echo "make cost                  estimated monthly cost per environment (tools/cost/prices.toml)"
 	@echo "make test                  run the whole test suite, then make check"
 	@echo "make check                 checkov policy scan of every stack, then actionlint + zizmor on the workflows"
 	@echo "make bench                 time synth, provider import and tests (stock vs lazy import)"
@@ -70,6 +72,10 @@ install: $(VENV_STAMP) $(NPM_STAMP)
 synth: install
 	@$(PREFLIGHT) synth
 	@echo "$(CDKTF) synth --output cdktf.out"; $(PLAIN_WITHOUT_TTY) $(CDKTF) synth --output cdktf.out
+
+hcl: install
+	@$(PREFLIGHT) synth
+	.venv/bin/python tools/hcl_export.py
 
 test: install
 	.venv/bin/python -m pytest
