@@ -77,6 +77,10 @@ hcl: install
 	@$(PREFLIGHT) synth
 	.venv/bin/python tools/hcl_export.py
 
+cost: install
+	@$(PREFLIGHT) synth
+	.venv/bin/python tools/cost/estimate.py
+
 test: install
 	.venv/bin/python -m pytest
 	@$(MAKE) --no-print-directory check
