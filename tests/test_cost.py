@@ -3,16 +3,12 @@ files, every resource is priced, free, usage-based or listed as not priced, and 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 
 import pytest
 
 from tests.conftest import ROOT
-
-_spec = importlib.util.spec_from_file_location("cost_estimate", ROOT / "tools" / "cost" / "estimate.py")
-cost = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cost)
+from tools.cost import estimate as cost
 
 
 @pytest.fixture(scope="module")

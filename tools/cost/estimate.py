@@ -253,8 +253,11 @@ def render(estimates: list[StackEstimate], prices: dict) -> str:
     out.append("")
     out.append("\"-\": the environment does not scale to zero (`litellm_idle_shutdown_minutes` = 0).")
     for e in estimates:
-        out += ["", f"<details><summary>{e.stack}: what the figure is made of</summary>", "",
-                "| item | quantity × USD | USD a month |", "|---|---|---:|"]
+        out += ["", f"<details><summary>{e.stack}: what the figure is made of</summary>", ""]
+        if e.lines or e.task_label:
+            out += ["| item | quantity × USD | USD a month |", "|---|---|---:|"]
+        else:
+            out.append("Nothing that costs by existing.")
         out += [f"| {line.item} | {line.quantity} | {_money(line.monthly)} |" for line in e.lines]
         if e.task_label:
             if e.boost_tasks is not None:
