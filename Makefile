@@ -96,8 +96,7 @@ bench: install
 # main.py), so it costs the same with 2 or 20 environment files; `make synth` builds them all.
 diff: install
 	@$(PREFLIGHT) diff $(ENV)
-	@echo "LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)"; $(PLAIN_WITHOUT_TTY) \
-	  LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)
+	@echo "LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)"; $(PLAIN_WITHOUT_TTY) LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)
 
 deploy-bootstrap: install
 	@$(PREFLIGHT) deploy bootstrap

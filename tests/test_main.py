@@ -173,7 +173,7 @@ def test_makefile_checks_the_stack_before_the_cdktf_cli_and_synthesizes_only_it(
         lines = subprocess.run(["make", "-n", "--no-print-directory", target, "ENV=stagign"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.splitlines()
         check = next(i for i, line in enumerate(lines) if "main.py --preflight" in line)
-        cli = next(i for i, line in enumerate(lines) if "node_modules/.bin/cdktf" in line and "echo" not in line)
+        cli = next(i for i, line in enumerate(lines) if "node_modules/.bin/cdktf" in line)
         assert check < cli and lines[check].endswith(f" {stack}"), lines
         assert f"LITELLM_STACKS={stack} " in lines[cli], lines
 
@@ -209,3 +209,19 @@ def test_main_py_run_by_hand_prints_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
     assert (tmp_path / "out" / "stacks" / "bootstrap" / "cdk.tf.json").exists()
+
+
+def test_make_synth_checks_the_config_first_and_asks_for_plain_output_without_a_terminal():
+    """A config error is printed once by the preflight (not again by the CLI, with timestamps),
+    and cdktf's spinner is off when the output is not a terminal (CI=1: the CLI's switch)."""
+    for target in ("synth", "diff"):
+        lines = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+        check = next(i for i, line in enumerate(lines) if "main.py --preflight" in line)
+        cli = next(i for i, line in enumerate(lines) if f"node_modules/.bin/cdktf {target}" in line)
+        assert check < cli, lines
+        plain = "if [ ! -t 1 ]; then export CI=1; fi;"
+        assert plain in lines[cli] and lines[cli].index(plain) < lines[cli].rindex("node_modules/.bin/cdktf"), lines[cli]
+    hcl = subprocess.run(["make", "-n", "--no-print-directory", "hcl"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "main.py --preflight synth" in hcl and "tools/hcl_export.py" in hcl
