@@ -54,7 +54,6 @@ def quiet_node_environment(environ=os.environ, root: Path = ROOT) -> None:
     environ["NODE_OPTIONS"] = " ".join(options)
     environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", _SILENCED_END_OF_LIFE_NODE)
-    environ.setdefault("CHECKPOINT_DISABLE", "1")  # terraform started from here stays offline too
 
 
 def build_app(project: ProjectConfig, outdir: str | None = None, only: frozenset[str] | None = None):

@@ -187,7 +187,6 @@ def test_the_app_sets_what_the_makefile_sets_for_node(tmp_path):
     assert environ["NODE_OPTIONS"] == "--max-old-space-size=8192 --disable-warning=DEP0044"
     assert environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] == "1"
     assert environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] == "20"
-    assert environ["CHECKPOINT_DISABLE"] == "1"
     pinned = tmp_path / "node_modules" / ".bin"
     pinned.mkdir(parents=True)
     (pinned / "node").write_text("")
