@@ -224,3 +224,22 @@ def test_make_synth_checks_the_config_first_and_asks_for_plain_output_without_a_
     hcl = subprocess.run(["make", "-n", "--no-print-directory", "hcl"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert "main.py --preflight synth" in hcl and "tools/hcl_export.py" in hcl
+
+
+def test_scripts_cdktf_runs_the_pinned_cli_offline_and_plain(tmp_path):
+    """scripts/cdktf: what the CLI process itself needs and the app cannot set for it (telemetry
+    off, no spinner without a terminal), run from anywhere."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "cdktf", tmp_path / "scripts" / "cdktf")
+    bin_dir = tmp_path / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    fake = bin_dir / "cdktf"
+    fake.write_text('#!/bin/sh\necho "args=$* pwd=$(pwd) checkpoint=$CHECKPOINT_DISABLE ci=$CI path=${PATH%%:*}"\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("CHECKPOINT_DISABLE", "CI")}
+    result = subprocess.run([str(tmp_path / "scripts" / "cdktf"), "diff", "dev"], cwd="/", env=env,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"args=diff dev pwd={tmp_path} checkpoint=1 ci=1 path={bin_dir}"
+    fake.unlink()
+    missing = subprocess.run([str(tmp_path / "scripts" / "cdktf"), "synth"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "run `make install` first" in missing.stderr
