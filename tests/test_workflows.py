@@ -189,7 +189,8 @@ def test_deploys_are_never_cancelled_and_prod_waits_for_dev_and_its_reviewers(wo
         # Through make, so the placeholder guard in the Makefile's deploy target applies.
         assert deploy_step["run"].strip() == 'make deploy ENV="$DEPLOY_ENV" CDKTF_ARGS=--auto-approve'
     makefile = (ROOT / "Makefile").read_text()
-    assert "000000000000" in makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    # main.py --preflight deploy refuses the all-zero placeholders and the placeholder state bucket
+    assert "$(PREFLIGHT) deploy $(ENV)" in makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
     assert jobs["deploy-prod"]["needs"] in ("deploy-dev", ["deploy-dev"])
 
 
