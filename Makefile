@@ -32,11 +32,19 @@ PIPENV := .tools/bin/pipenv
 VENV_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 CDKTF := node_modules/.bin/cdktf
+# Checks the configuration, the stack name and the backend placeholders in well under a second,
+# before the cdktf CLI synthesizes for seconds (and prints a config error twice, with timestamps).
+PREFLIGHT := .venv/bin/python main.py --preflight
+# cdktf draws a spinner; without a terminal (CI logs, `make synth > log`) each frame would be a
+# line. CI=1 is the CLI's switch for plain output.
+PLAIN_WITHOUT_TTY := if [ ! -t 1 ]; then export CI=1; fi;
 
-.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy clean
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
+	@echo "make hcl                   every stack as plain Terraform in hcl/<stack>/ (the exit from cdktf)"
+	@echo "make cost                  estimated monthly cost per environment (tools/cost/prices.toml)"
 	@echo "make test                  run the whole test suite, then make check"
 	@echo "make check                 checkov policy scan of every stack, then actionlint + zizmor on the workflows"
 	@echo "make bench                 time synth, provider import and tests (stock vs lazy import)"
@@ -62,32 +70,45 @@ $(NPM_STAMP): package-lock.json
 install: $(VENV_STAMP) $(NPM_STAMP)
 
 synth: install
-	$(CDKTF) synth --output cdktf.out
+	@$(PREFLIGHT) synth
+	@echo "$(CDKTF) synth --output cdktf.out"; $(PLAIN_WITHOUT_TTY) $(CDKTF) synth --output cdktf.out
+
+hcl: install
+	@$(PREFLIGHT) synth
+	.venv/bin/python tools/hcl_export.py
+
+cost: install
+	@$(PREFLIGHT) synth
+	.venv/bin/python tools/cost/estimate.py
 
 test: install
 	.venv/bin/python -m pytest
 	@$(MAKE) --no-print-directory check
 
 check: install
-	.venv/bin/python scripts/policy_scan.py
-	.venv/bin/python scripts/lint_workflows.py
+	.venv/bin/python tools/policy_scan.py
+	.venv/bin/python tools/lint_workflows.py
 
 bench: install
-	.venv/bin/python scripts/bench.py $(BENCH_ARGS)
+	.venv/bin/python tools/bench.py $(BENCH_ARGS)
 
+# One environment's diff/deploy/destroy synthesizes only its own stack (LITELLM_STACKS, read by
+# main.py), so it costs the same with 2 or 20 environment files; `make synth` builds them all.
 diff: install
-	$(CDKTF) diff $(ENV) $(CDKTF_ARGS)
+	@$(PREFLIGHT) diff $(ENV)
+	@echo "LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)"; $(PLAIN_WITHOUT_TTY) LITELLM_STACKS=$(ENV) $(CDKTF) diff $(ENV) $(CDKTF_ARGS)
 
 deploy-bootstrap: install
-	$(CDKTF) deploy bootstrap $(CDKTF_ARGS)
+	@$(PREFLIGHT) deploy bootstrap
+	LITELLM_STACKS=bootstrap $(CDKTF) deploy bootstrap $(CDKTF_ARGS)
 
 deploy: install
-	@if grep -qs '000000000000' environments/$(ENV).toml; then \
-	  echo "environments/$(ENV).toml still holds an all-zero placeholder (account id / certificate ARN): replace it before deploying" >&2; exit 1; fi
-	$(CDKTF) deploy $(ENV) $(CDKTF_ARGS)
+	@$(PREFLIGHT) deploy $(ENV)
+	LITELLM_STACKS=$(ENV) $(CDKTF) deploy $(ENV) $(CDKTF_ARGS)
 
 destroy: install
-	$(CDKTF) destroy $(ENV) $(CDKTF_ARGS)
+	@$(PREFLIGHT) destroy $(ENV)
+	LITELLM_STACKS=$(ENV) $(CDKTF) destroy $(ENV) $(CDKTF_ARGS)
 
 clean:
 	rm -rf cdktf.out .pytest_cache

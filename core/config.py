@@ -177,7 +177,7 @@ class EnvironmentConfig:
     tags: Mapping[str, str] = field(
         default_factory=dict, metadata=_doc("Extra tags on every resource (provider default tags).")
     )
-    vpc_cidr: str = field(default="10.20.0.0/16", metadata=_doc("IPv4 CIDR of the VPC (/16 to /24)."))
+    vpc_cidr: str = field(default="10.20.0.0/16", metadata=_doc("IPv4 CIDR of the VPC (/16 to /28, as AWS allows)."))
     public_subnet_cidrs: tuple[str, ...] = field(
         default=(),
         metadata=_doc("One CIDR per AZ for public subnets (default: carved from vpc_cidr)."),
@@ -534,8 +534,16 @@ def _read_toml(path: Path, source: str, problems: list[str]) -> dict | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_tags(tags: Mapping[str, str], source: str, problems: list[str]) -> None:
+def _check_tags(tags: Mapping[str, str], source: str, problems: list[str], config_class: type) -> None:
+    keys = {f.name for f in _user_fields(config_class)}
     for key, value in tags.items():
+        if key in keys:
+            # TOML has no way to end a table: every key written below a [tags] header (typically
+            # one appended to the end of the file) lands in it and would silently become a tag.
+            problems.append(_problem(source, f"tags.{key}", f"{key!r} is a configuration key, not a tag: in TOML every "
+                                     "line after a [tags] header belongs to that table until the next [header]; "
+                                     "move the key above [tags] (or write tags = { ... } on one line)"))
+            continue
         if not key or len(key) > 128 or key.lower().startswith("aws:"):
             problems.append(_problem(source, f"tags.{key}", "tag keys are 1-128 chars and may not start with 'aws:'"))
         if len(value) > 256:
@@ -583,14 +591,19 @@ def validate_backend(values: dict, source: str, problems: list[str]) -> None:
     days = values.get("noncurrent_version_expiration_days")
     if days is not None and days < 1:
         problems.append(_problem(source, "noncurrent_version_expiration_days", "must be at least 1"))
-    _check_tags(values.get("tags", {}), source, problems)
+    _check_tags(values.get("tags", {}), source, problems, BackendConfig)
 
 
 def _parse_network(text: str, source: str, key: str, problems: list[str]):
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError:
-        problems.append(_problem(source, key, f"{text!r} is not a valid IPv4 CIDR block"))
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            problems.append(_problem(source, key, f"{text!r} is not a valid IPv4 CIDR block"))
+        else:
+            problems.append(_problem(source, key, f"{text!r} has host bits set (the network is {network})"))
         return None
     if net.version != 4:
         problems.append(_problem(source, key, f"{text!r} is not an IPv4 CIDR block"))
@@ -647,7 +660,7 @@ def validate_environment(values: dict, source: str, problems: list[str]) -> None
     if retention is not None and retention not in LOG_RETENTION_DAYS:
         problems.append(_problem(source, "vpc_flow_logs_retention_days", f"{retention} is not a CloudWatch Logs retention period ({', '.join(map(str, LOG_RETENTION_DAYS))})"))
 
-    _check_tags(values.get("tags", {}), source, problems)
+    _check_tags(values.get("tags", {}), source, problems, EnvironmentConfig)
     _check_service(values, source, problems)
     _check_data_tier(values, source, problems)
 
@@ -657,8 +670,8 @@ def _check_network_layout(values: dict, source: str, problems: list[str]) -> Non
     vpc = _parse_network(vpc_text, source, "vpc_cidr", problems)
     if vpc is None:
         return
-    if not 16 <= vpc.prefixlen <= 24:
-        problems.append(_problem(source, "vpc_cidr", f"prefix /{vpc.prefixlen} is outside the /16 to /24 that AWS allows for a VPC"))
+    if not 16 <= vpc.prefixlen <= 28:
+        problems.append(_problem(source, "vpc_cidr", f"prefix /{vpc.prefixlen} is outside the /16 to /28 that AWS allows for a VPC"))
         return
     zones = values.get("availability_zones")
     zone_count = len(zones) if zones is not None else None

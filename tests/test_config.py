@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from core.config import (
@@ -19,6 +21,7 @@ from core.instance_classes import (
     rds_instance_class_problem,
 )
 from tests.config_files import DELETE, write_project
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -91,6 +94,24 @@ def test_shipped_environments_are_valid_and_tuned(project):
     assert prod.vpc_flow_logs_enabled
 
 
+def test_a_line_appended_to_a_shipped_file_is_configuration_not_a_tag(tmp_path):
+    """`echo 'key = value' >> environments/<name>.toml` must set the key: a shipped file that ends
+    in a [tags] table would swallow it as a tag."""
+    shutil.copytree(ROOT / "environments", tmp_path / "environments")
+    shutil.copy(ROOT / "backend.toml", tmp_path / "backend.toml")
+    for path in (tmp_path / "environments").glob("*.toml"):
+        with path.open("a") as handle:
+            handle.write("rds_apply_immediately = true\n")
+    project = load_project(tmp_path)
+    assert [env.rds_apply_immediately for env in project.environments] == [True] * len(project.environments)
+
+
+def test_small_vpc_with_explicit_subnets_is_accepted(tmp_path):
+    env = load_one(tmp_path, {"vpc_cidr": "10.40.0.0/26", "public_subnet_cidrs": ["10.40.0.0/28", "10.40.0.16/28"],
+                              "private_subnet_cidrs": ["10.40.0.32/28", "10.40.0.48/28"]})
+    assert env.vpc_cidr == "10.40.0.0/26"
+
+
 def test_default_subnets_do_not_move_when_a_zone_is_added():
     two = default_subnet_cidrs("10.0.0.0/16", 2)
     three = default_subnet_cidrs("10.0.0.0/16", 3)
@@ -129,9 +150,11 @@ BAD_ENVIRONMENTS = {
     "boolean given as string": ({"vpc_flow_logs_enabled": "yes"}, "vpc_flow_logs_enabled", "expected boolean"),
     "integer given as float": ({"litellm_desired_count": 1.5}, "litellm_desired_count", "expected integer"),
     "cidr prefix too long": ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr", "not a valid IPv4 CIDR"),
-    "cidr with host bits": ({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr", "not a valid IPv4 CIDR"),
+    "cidr with host bits": ({"vpc_cidr": "10.20.0.1/16"}, "vpc_cidr", "'10.20.0.1/16' has host bits set (the network is 10.20.0.0/16)"),
+    "subnet with host bits": ({"public_subnet_cidrs": ["10.40.0.1/24", "10.40.1.0/24"]}, "public_subnet_cidrs", "has host bits set"),
     "ipv6 vpc": ({"vpc_cidr": "fd00::/56"}, "vpc_cidr", "not an IPv4"),
-    "vpc too large": ({"vpc_cidr": "10.0.0.0/12"}, "vpc_cidr", "/16 to /24"),
+    "vpc too large": ({"vpc_cidr": "10.0.0.0/12"}, "vpc_cidr", "/16 to /28"),
+    "vpc too small": ({"vpc_cidr": "10.0.0.0/29"}, "vpc_cidr", "/16 to /28"),
     "overlapping subnets": (
         {"public_subnet_cidrs": ["10.40.0.0/24", "10.40.1.0/24"],
          "private_subnet_cidrs": ["10.40.1.0/24", "10.40.2.0/24"]},
@@ -163,6 +186,8 @@ BAD_ENVIRONMENTS = {
     "unsupported log retention": ({"vpc_flow_logs_retention_days": 10}, "vpc_flow_logs_retention_days", "not a CloudWatch Logs retention"),
     "reserved tag prefix": ({"tags": {"aws:owner": "me"}}, "tags.aws:owner", "may not start with 'aws:'"),
     "non-string tag value": ({"tags": {"Team": 7}}, "tags", "expected table of strings"),
+    "configuration key as a tag": ({"tags": {"rds_instance_class": "db.t4g.large"}}, "tags.rds_instance_class",
+                                   "is a configuration key, not a tag: in TOML every line after a [tags] header"),
     "image with spaces": ({"litellm_container_image": "my image"}, "litellm_container_image", "not a container image"),
     "secret in config file": ({"rds_master_password": "hunter2-not-real"}, "rds_master_password", "secrets do not belong in configuration files"),
     "engine minor version pinned": ({"rds_engine_version": "16.4"}, "rds_engine_version", "major version"),
@@ -215,6 +240,10 @@ def test_bad_environment_is_rejected_naming_file_and_key(tmp_path, case):
 
 
 BAD_FILES = {
+    "key appended after [tags]": (
+        "dev", 'aws_region = "eu-west-1"\navailability_zones = ["eu-west-1a", "eu-west-1b"]\n[tags]\nTeam = "ml"\n'
+        'rds_instance_class = "db.t4g.large"\n',
+        "environments/dev.toml: tags.rds_instance_class: 'rds_instance_class' is a configuration key, not a tag"),
     "empty file": ("dev", "", "environments/dev.toml: aws_region: required key is missing"),
     "invalid toml": ("dev", "aws_region = \n", "environments/dev.toml: (file): invalid TOML"),
     "not a table value": ("dev", "availability_zones = [1, 2]\naws_region = \"eu-west-1\"\n", "environments/dev.toml: availability_zones: expected list of string"),
@@ -263,6 +292,7 @@ BAD_BACKENDS = {
     "missing bucket": ({"state_bucket_name": DELETE}, "state_bucket_name", "required key is missing"),
     "unknown key": ({"bucket": "x"}, "bucket", "unknown key"),
     "expiry days": ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days", "at least 1"),
+    "configuration key as a tag": ({"tags": {"state_locking": "lockfile"}}, "tags.state_locking", "is a configuration key, not a tag"),
 }
 
 

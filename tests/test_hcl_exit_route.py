@@ -1,5 +1,6 @@
-"""The exit route stays open: every stack synthesized as plain HCL (what `cdktf synth --hcl`
-writes) passes `terraform validate`, so a team can leave cdktf for hand-kept HCL at any time.
+"""The exit route stays open: every stack exported as plain HCL by `make hcl` (tools/hcl_export.py,
+what `cdktf synth --hcl` writes) passes `terraform validate`, so a team can leave cdktf for
+hand-kept HCL at any time.
 
 The random provider is not in the offline mirror, so `random_*` blocks are cut from a scratch copy
 and their references become variables, as the JSON harness does (tests/terraform_harness.py)."""
@@ -10,12 +11,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import prefetch
+from tools import hcl_export
 from tests import terraform_harness as th
 from tests.conftest import ROOT
 from tests.test_terraform_loop import STACKS, synthesized_stacks, toolchain  # noqa: F401 (fixtures)
@@ -87,38 +88,30 @@ resource "aws_db_instance" "db" {
     assert 'aws = {' in text and text.count("{") == text.count("}")
 
 
-CLI = ROOT / "node_modules" / ".bin" / "cdktf"
-
-
 # hcl-synth -> hcl-validate is one of the session's two longest serial chains: normal priority.
 @prefetch.job("hcl-synth", prefetch.COLLECTION, consumers={"hcl_outdir"}, niceness=0)
-def _synthesize_hcl_through_the_cli(ctx: prefetch.Context) -> tuple[Path, subprocess.CompletedProcess | None]:
-    """`cdktf synth --hcl` through the pinned CLI: the conversion happens in the app (the CLI
-    sets SYNTH_HCL_OUTPUT for it) and the CLI formats the result; an in-process
-    App(hcl_output=True) would still write JSON into cdk.tf. Returns (outdir, None) without a CLI."""
-    outdir = ctx.scratch / "cdktf.out"
-    if not CLI.exists():
-        return outdir, None
+def _export_hcl_as_make_hcl_does(ctx: prefetch.Context) -> tuple[Path, str | None]:
+    """`make hcl` (tools/hcl_export.py: the app with SYNTH_HCL_OUTPUT, as `cdktf synth --hcl`
+    runs it, then terraform fmt) into a scratch folder. Returns (folder, error or None)."""
+    outdir = ctx.scratch / "hcl"
     env = {k: v for k, v in os.environ.items() if k != "TF_CLI_CONFIG_FILE"}
-    env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096 --disable-warning=DEP0044")
-    return outdir, subprocess.run([str(CLI), "synth", "--hcl", "--output", str(outdir)], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=600)
+    try:
+        hcl_export.export(outdir, env=env)
+    except hcl_export.ExportError as error:
+        return outdir, str(error)
+    return outdir, None
 
 
 @pytest.fixture(scope="module")
 def hcl_outdir() -> Path:
-    outdir, result = prefetch.result("hcl-synth")
-    if result is None:
-        if th.must_fail_when_unavailable():
-            pytest.fail("CI=true but the cdktf CLI is not installed (npm ci)")
-        pytest.skip("cdktf CLI not installed (run make install)")
-    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    outdir, error = prefetch.result("hcl-synth")
+    assert error is None, error[-3000:]
     return outdir
 
 
 def test_every_stack_is_written_as_hcl(hcl_outdir, synthesized_stacks):  # noqa: F811
     for name in synthesized_stacks:
-        text = (hcl_outdir / "stacks" / name / "cdk.tf").read_text()
+        text = (hcl_outdir / name / hcl_export.STACK_FILE).read_text()
         assert text.startswith("terraform {"), f"{name}: not HCL"
 
 
@@ -144,16 +137,16 @@ def _validate_every_stack_as_hcl(ctx: prefetch.Context) -> th.JointValidation | 
     """Every stack's HCL (random_* stripped) plus the canary, in one `terraform validate`: one
     provider schema load instead of one per stack (see th.validate_together). None when the
     HCL synth failed (hcl_outdir reports why)."""
-    outdir, synth = ctx.need("hcl-synth")
+    outdir, error = ctx.need("hcl-synth")
     toolchain = ctx.need("terraform-toolchain")
-    if synth is None or synth.returncode != 0:
+    if error is not None:
         return None
     configurations = {}
     for stack in STACKS:
         work = ctx.scratch / "src" / stack
-        shutil.copytree(outdir / "stacks" / stack, work, ignore=shutil.ignore_patterns("metadata.json"))
-        text, _ = strip_random((work / "cdk.tf").read_text())
-        (work / "cdk.tf").write_text(text)
+        shutil.copytree(outdir / stack, work)
+        text, _ = strip_random((work / hcl_export.STACK_FILE).read_text())
+        (work / hcl_export.STACK_FILE).write_text(text)
         configurations[stack] = work
     canary = ctx.scratch / "src" / CANARY
     canary.mkdir()

@@ -91,3 +91,155 @@ def test_output_directory_that_cannot_exist_fails_cleanly(tmp_path, capsys, monk
     assert main.main(ROOT) == 1
     err = capsys.readouterr().err
     assert f"Output directory error; nothing was synthesized: {blocker / 'cdktf.out'}: cannot create it" in err
+
+
+# ---------------------------------------------------------------- one stack per diff/deploy/destroy
+def test_litellm_stacks_builds_only_the_named_stacks(project):
+    import main
+
+    only, problems = main.selected_stacks(project, "dev")
+    assert problems == [] and only == {"dev"}
+    app = main.build_app(project, outdir=None, only=only)
+    assert [child.node.id for child in app.node.children] == ["dev"]
+    app = main.build_app(project, outdir=None, only=frozenset({"bootstrap"}))
+    assert [child.node.id for child in app.node.children] == ["bootstrap"]
+
+
+def test_without_litellm_stacks_every_stack_is_built(project):
+    import main
+
+    assert main.selected_stacks(project, None) == (None, []) and main.selected_stacks(project, " ") == (None, [])
+
+
+def test_an_unknown_stack_in_litellm_stacks_is_refused_before_anything_is_built(tmp_path):
+    root = write_project(tmp_path / "project", {"dev": {}, "staging": {}})
+    outdir = tmp_path / "cdktf.out"
+    result = run_app(root, outdir, {"LITELLM_STACKS": "stagign"})
+    assert result.returncode == 1
+    assert ("LITELLM_STACKS: 'stagign' is not a stack of this project (did you mean 'staging'?); "
+            "valid: bootstrap, dev, staging") in result.stderr
+    assert "Traceback" not in result.stderr and not outdir.exists()
+
+
+# ---------------------------------------------------------------- make's preflight
+def preflight(tmp_path, argv, environments=None, backend=None):
+    import main
+
+    root = write_project(tmp_path / "project", environments or {"dev": {}}, backend)
+    return main.run_preflight(argv, root)
+
+
+def test_make_deploy_with_a_misspelt_environment_lists_the_valid_ones(tmp_path, capsys):
+    assert preflight(tmp_path, ["deploy", "stagign"], {"dev": {}, "staging": {}}) == 1
+    assert capsys.readouterr().err == ("ENV=stagign: 'stagign' is not a stack of this project (did you mean "
+                                       "'staging'?); valid: bootstrap, dev, staging (bootstrap plus one per "
+                                       "environments/<name>.toml)\n")
+
+
+@pytest.mark.parametrize("action, stack", [("deploy", "bootstrap"), ("deploy", "dev"), ("diff", "dev"),
+                                           ("destroy", "dev")])
+def test_the_placeholder_state_bucket_is_refused(tmp_path, capsys, action, stack):
+    shipped = (ROOT / "backend.toml").read_text()
+    bucket = next(line.split('"')[1] for line in shipped.splitlines() if line.startswith("state_bucket_name"))
+    assert preflight(tmp_path, [action, stack], backend={"state_bucket_name": bucket}) == 1
+    assert capsys.readouterr().err.startswith(f"backend.toml: state_bucket_name: '{bucket}' is the shipped placeholder")
+
+
+def test_a_real_bucket_passes_and_synth_never_needs_one(tmp_path, capsys):
+    assert preflight(tmp_path, ["deploy", "dev"]) == 0
+    assert preflight(tmp_path / "again", ["synth"], backend={"state_bucket_name": "change-me-tf-state"}) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_all_zero_account_placeholder_blocks_deploy_but_not_diff(tmp_path, capsys):
+    certificate = "arn:aws:acm:eu-west-1:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+    envs = {"dev": {"alb_https_certificate_arn": certificate}}
+    assert preflight(tmp_path, ["deploy", "dev"], envs) == 1
+    assert "environments/dev.toml: still holds an all-zero placeholder" in capsys.readouterr().err
+    assert preflight(tmp_path / "again", ["diff", "dev"], envs) == 0
+
+
+def test_a_config_error_is_printed_once_by_the_preflight(tmp_path, capsys):
+    assert preflight(tmp_path, ["synth"], {"dev": {"vpc_cidr": "10.20.0.1/16"}}) == 1
+    err = capsys.readouterr().err
+    assert err.count("vpc_cidr") == 1 and "\x1b[" not in err
+
+
+def test_makefile_checks_the_stack_before_the_cdktf_cli_and_synthesizes_only_it():
+    """`make -n` prints the recipe without running it: the preflight comes first, and the CLI
+    is told to synthesize only the named stack."""
+    for target, stack in (("diff", "stagign"), ("deploy", "stagign"), ("destroy", "stagign"),
+                          ("deploy-bootstrap", "bootstrap")):
+        lines = subprocess.run(["make", "-n", "--no-print-directory", target, "ENV=stagign"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.splitlines()
+        check = next(i for i, line in enumerate(lines) if "main.py --preflight" in line)
+        cli = next(i for i, line in enumerate(lines) if "node_modules/.bin/cdktf" in line)
+        assert check < cli and lines[check].endswith(f" {stack}"), lines
+        assert f"LITELLM_STACKS={stack} " in lines[cli], lines
+
+
+# ---------------------------------------------------------------- quiet and offline without make
+def test_the_app_sets_what_the_makefile_sets_for_node(tmp_path):
+    import main
+
+    environ = {"PATH": "/usr/bin", "NODE_OPTIONS": "--max-old-space-size=8192"}
+    main.quiet_node_environment(environ, root=tmp_path)
+    assert environ["NODE_OPTIONS"] == "--max-old-space-size=8192 --disable-warning=DEP0044"
+    assert environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] == "1"
+    assert environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] == "20"
+    pinned = tmp_path / "node_modules" / ".bin"
+    pinned.mkdir(parents=True)
+    (pinned / "node").write_text("")
+    environ = {"PATH": "/usr/bin"}
+    main.quiet_node_environment(environ, root=tmp_path)
+    assert environ["PATH"] == f"{pinned}:/usr/bin"
+    assert environ["NODE_OPTIONS"] == "--max-old-space-size=4096 --disable-warning=DEP0044"
+
+
+def test_main_py_run_by_hand_prints_nothing(tmp_path):
+    """Without the Makefile's environment (NODE_OPTIONS, CHECKPOINT_DISABLE, PATH): no jsii
+    banner (b'!!...' lines), no Node deprecation error. Only the small bootstrap stack, to keep
+    it cheap."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NODE_OPTIONS", "CHECKPOINT_DISABLE") and not k.startswith("JSII_")}
+    env.update(CDKTF_OUTDIR=str(tmp_path / "out"), LITELLM_STACKS="bootstrap")
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "out" / "stacks" / "bootstrap" / "cdk.tf.json").exists()
+
+
+def test_make_synth_checks_the_config_first_and_asks_for_plain_output_without_a_terminal():
+    """A config error is printed once by the preflight (not again by the CLI, with timestamps),
+    and cdktf's spinner is off when the output is not a terminal (CI=1: the CLI's switch)."""
+    for target in ("synth", "diff"):
+        lines = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+        check = next(i for i, line in enumerate(lines) if "main.py --preflight" in line)
+        cli = next(i for i, line in enumerate(lines) if f"node_modules/.bin/cdktf {target}" in line)
+        assert check < cli, lines
+        plain = "if [ ! -t 1 ]; then export CI=1; fi;"
+        assert plain in lines[cli] and lines[cli].index(plain) < lines[cli].rindex("node_modules/.bin/cdktf"), lines[cli]
+    hcl = subprocess.run(["make", "-n", "--no-print-directory", "hcl"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "main.py --preflight synth" in hcl and "tools/hcl_export.py" in hcl
+
+
+def test_scripts_cdktf_runs_the_pinned_cli_offline_and_plain(tmp_path):
+    """scripts/cdktf: what the CLI process itself needs and the app cannot set for it (telemetry
+    off, no spinner without a terminal), run from anywhere."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "cdktf", tmp_path / "scripts" / "cdktf")
+    bin_dir = tmp_path / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    fake = bin_dir / "cdktf"
+    fake.write_text('#!/bin/sh\necho "args=$* pwd=$(pwd) checkpoint=$CHECKPOINT_DISABLE ci=$CI path=${PATH%%:*}"\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("CHECKPOINT_DISABLE", "CI")}
+    result = subprocess.run([str(tmp_path / "scripts" / "cdktf"), "diff", "dev"], cwd="/", env=env,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"args=diff dev pwd={tmp_path} checkpoint=1 ci=1 path={bin_dir}"
+    fake.unlink()
+    missing = subprocess.run([str(tmp_path / "scripts" / "cdktf"), "synth"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "run `make install` first" in missing.stderr

@@ -1,4 +1,4 @@
-"""scripts/policy_scan.py (make check): exceptions are per stack, parse errors and stale
+"""tools/policy_scan.py (make check): exceptions are per stack, parse errors and stale
 exceptions fail, and checkov's own blind spot (exit 0 on unparseable JSON) is real."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from tests import prefetch
 from tests.conftest import ROOT
 
-spec = importlib.util.spec_from_file_location("policy_scan", ROOT / "scripts" / "policy_scan.py")
+spec = importlib.util.spec_from_file_location("policy_scan", ROOT / "tools" / "policy_scan.py")
 policy_scan = importlib.util.module_from_spec(spec)
 sys.modules["policy_scan"] = policy_scan  # dataclasses look their module up there
 spec.loader.exec_module(policy_scan)

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 
 def test_configuration_reference_is_up_to_date():
-    result = subprocess.run([sys.executable, "scripts/config_reference.py"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "tools/config_reference.py"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

@@ -1,6 +1,6 @@
 """The GitHub Actions workflows: supply-chain pinning, least privilege, AWS only through OIDC with
 roles from variables, deploys that are never cancelled half-way and reach prod only after dev, and
-scripts/lint_workflows.py (actionlint + zizmor, offline) passing on them and failing on a bad one."""
+tools/lint_workflows.py (actionlint + zizmor, offline) passing on them and failing on a bad one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.config import BackendConfig
 from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-LINT_SCRIPT = ROOT / "scripts" / "lint_workflows.py"
+LINT_SCRIPT = ROOT / "tools" / "lint_workflows.py"
 AWS_ACTION = "aws-actions/configure-aws-credentials"
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -189,7 +189,8 @@ def test_deploys_are_never_cancelled_and_prod_waits_for_dev_and_its_reviewers(wo
         # Through make, so the placeholder guard in the Makefile's deploy target applies.
         assert deploy_step["run"].strip() == 'make deploy ENV="$DEPLOY_ENV" CDKTF_ARGS=--auto-approve'
     makefile = (ROOT / "Makefile").read_text()
-    assert "000000000000" in makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    # main.py --preflight deploy refuses the all-zero placeholders and the placeholder state bucket
+    assert "$(PREFLIGHT) deploy $(ENV)" in makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
     assert jobs["deploy-prod"]["needs"] in ("deploy-dev", ["deploy-dev"])
 
 

