@@ -33,7 +33,7 @@ VENV_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean contract-test
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
@@ -44,6 +44,7 @@ help:
 	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
 	@echo "make deploy ENV=dev        deploy one environment"
 	@echo "make destroy ENV=dev       destroy one environment"
+	@echo "make contract-test         the real LiteLLM proxy on the synthesized dev and prod task definitions"
 
 $(PIPENV):
 	$(PYTHON) -m venv .tools
@@ -91,3 +92,8 @@ destroy: install
 
 clean:
 	rm -rf cdktf.out .pytest_cache
+
+# The real LiteLLM proxy (hash-pinned, its own .contract-venv/) with local TLS Redis, S3 and
+# upstream stand-ins; see integration/contract/. Not part of `make test`: it takes minutes.
+contract-test: install
+	.venv/bin/python -m pytest integration/contract -s -p no:cacheprovider
