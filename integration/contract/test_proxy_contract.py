@@ -128,7 +128,10 @@ def test_shared_state_lives_in_redis(proxy, redis):
         if keys:
             break
         time.sleep(0.5)
-    print(f"{proxy.stack}: Redis keys after requests: {keys}")
+    with redis.client() as client:
+        # Connections other than this one: the proxy's own (TLS terminator to redis-server).
+        connections = len(client.call("CLIENT", "LIST").strip().splitlines()) - 1
+    print(f"{proxy.stack}: Redis keys after requests: {keys}; {connections} proxy connections")
     assert keys, ("the proxy wrote nothing to Redis: its rate limits and router state stay per "
                   "worker (REDIS_* are read only from a loaded config)")
     # And the Redis it wrote to is the one that demands AUTH: without the password, nothing.
