@@ -215,6 +215,8 @@ def proxy(request, services, contract_venv, stacks_dir, redis, s3_endpoint, upst
         # Only loopback on a shared machine (the container binds 0.0.0.0).
         "HOST": "127.0.0.1",
     }
+    # Offline: the task definitions set it; should one stop doing so, still never fetch.
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     if harness.port_open(task.port):
         pytest.fail(f"port {task.port} (the task definition's containerPort) is already in use on "
                     f"127.0.0.1: stop whatever listens there and rerun")

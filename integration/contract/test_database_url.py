@@ -125,7 +125,9 @@ def test_database_variables_log_in_to_postgresql(stack, stacks_dir, contract_ven
                   "DATABASE_PORT": str(port)})
     env = {k: v for k, v in translation.environment.items() if k.startswith("DATABASE_")}
     result = subprocess.run([str(contract_venv / "bin" / "python"), str(harness.HERE / "db_url_probe.py")],
-                            env={**env, "PATH": "/usr/bin:/bin", "HOME": str(harness.CACHE)},
+                            env={**env, "PATH": "/usr/bin:/bin", "HOME": str(harness.CACHE),
+                                 # Importing litellm otherwise fetches its cost map from GitHub.
+                                 "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:].replace(password, "***")
     report = json.loads(result.stdout.strip().splitlines()[-1])
