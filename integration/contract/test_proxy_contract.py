@@ -73,7 +73,8 @@ def test_admin_api_and_ui_answer(proxy):
                                      headers={"Authorization": f"Bearer {proxy.master_key}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         models = [m["id"] for m in json.load(response)["data"]]
-    assert MOCK_MODEL in models
+    if proxy.task.config_text is not None:
+        assert MOCK_MODEL in models
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{proxy.url}/v1/models", timeout=10)
     # Refused, though as a 500 here: with no key LiteLLM consults its DB error handler, which
