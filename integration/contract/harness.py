@@ -22,7 +22,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -372,8 +371,3 @@ def redis_client(port: int, cafile: Path, password: str | None) -> Iterator[Redi
         yield client
     finally:
         client.close()
-
-
-def scratch_dir(prefix: str) -> Path:
-    CACHE.mkdir(exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=CACHE))
