@@ -39,7 +39,7 @@ PREFLIGHT := .venv/bin/python main.py --preflight
 # line. CI=1 is the CLI's switch for plain output.
 PLAIN_WITHOUT_TTY := if [ ! -t 1 ]; then export CI=1; fi;
 
-.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy clean contract-test
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
@@ -52,6 +52,7 @@ help:
 	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
 	@echo "make deploy ENV=dev        deploy one environment"
 	@echo "make destroy ENV=dev       destroy one environment"
+	@echo "make contract-test         the real LiteLLM proxy on the synthesized dev and prod task definitions"
 
 $(PIPENV):
 	$(PYTHON) -m venv .tools
@@ -112,3 +113,8 @@ destroy: install
 
 clean:
 	rm -rf cdktf.out .pytest_cache
+
+# The real LiteLLM proxy (hash-pinned, its own .contract-venv/) with local TLS Redis, S3 and
+# upstream stand-ins; see integration/contract/. Not part of `make test`: it takes minutes.
+contract-test: install
+	.venv/bin/python -m pytest integration/contract -s -p no:cacheprovider
