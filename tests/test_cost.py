@@ -37,6 +37,12 @@ def test_prices_are_dated_sourced_and_cover_both_regions(prices):
     assert not set(prices["free"]) & set(prices["usage_based"])
 
 
+def test_the_report_names_the_rates_no_source_confirmed(prices):
+    report = cost.render([], dict(prices, unconfirmed=["ap-southeast-1 ElastiCache node rates"]))
+    assert f"Rates no source confirmed on {prices['date']}: ap-southeast-1 ElastiCache node rates." in report
+    assert "no source confirmed" not in cost.render([], dict(prices, unconfirmed=[]))
+
+
 def document(region="eu-west-1", **resources):
     return {"provider": {"aws": [{"region": region}]}, "resource": resources}
 

@@ -269,7 +269,9 @@ def render(estimates: list[StackEstimate], prices: dict) -> str:
     out = [f"Estimated monthly cost in {prices['currency']}: on-demand list prices of {prices['date']} "
            f"(`tools/cost/prices.toml`, sources named there), {hours} hours a month. Not included: data "
            "transfer and NAT data processing, ALB LCUs, WAF requests, logs, Lambda, API Gateway, S3 and "
-           "DynamoDB requests and storage, backups beyond the free allowance, taxes.", "",
+           "DynamoDB requests and storage, backups beyond the free allowance, taxes."
+           + (f" Rates no source confirmed on {prices['date']}: {'; '.join(prices['unconfirmed'])}."
+              if prices.get("unconfirmed") else ""), "",
            f"| stack | region | idle (scaled to zero) | boosted ({boost} h of use a month + idle tail) | always on |",
            "|---|---|---:|---:|---:|"]
     for e in estimates:
