@@ -37,6 +37,12 @@ def test_prices_are_dated_sourced_and_cover_both_regions(prices):
     assert not set(prices["free"]) & set(prices["usage_based"])
 
 
+def test_the_report_names_the_rates_no_source_confirmed(prices):
+    report = cost.render([], dict(prices, unconfirmed=["ap-southeast-1 ElastiCache node rates"]))
+    assert f"Rates no source confirmed on {prices['date']}: ap-southeast-1 ElastiCache node rates." in report
+    assert "no source confirmed" not in cost.render([], dict(prices, unconfirmed=[]))
+
+
 def document(region="eu-west-1", **resources):
     return {"provider": {"aws": [{"region": region}]}, "resource": resources}
 
@@ -58,7 +64,9 @@ def test_a_region_without_prices_is_an_error(project, prices):
 
 def test_scaled_to_zero_boosted_and_always_on(project, prices):
     """dev scales to zero (litellm_idle_shutdown_minutes): idle pays no task, boosted pays the
-    boost count for boost_hours_per_month, always on the desired count all month."""
+    boost count for boost_hours_per_month plus, per session, the idle tail the tasks keep running
+    after the last request until the idle check scales them to zero; always on the desired count
+    all month."""
     region = prices["regions"]["us-east-1"]
     doc = document("us-east-1",
                    aws_nat_gateway={"nat": {}},
@@ -69,15 +77,46 @@ def test_scaled_to_zero_boosted_and_always_on(project, prices):
     task_hour = region["fargate_vcpu_hour"]["ARM64"] + 2 * region["fargate_gb_hour"]["ARM64"]
     nat = 730 * region["nat_gateway_hour"]
     env = next(e for e in project.environments if e.stack_name == "dev")
+    tail = (env.litellm_idle_shutdown_minutes + env.litellm_idle_check_interval_minutes) / 60
+    boosted_hours = prices["boost_hours_per_month"] + prices["boost_sessions_per_month"] * tail
+    assert tail > 0
     assert dev.total(0, 730) == pytest.approx(nat)
     assert dev.boost_tasks == env.litellm_manual_override_desired_count
-    assert dev.total(dev.boost_tasks, prices["boost_hours_per_month"]) == pytest.approx(
-        nat + dev.boost_tasks * prices["boost_hours_per_month"] * task_hour)
+    assert dev.boost_hours == pytest.approx(boosted_hours)
+    assert dev.total(dev.boost_tasks, dev.boost_hours) == pytest.approx(
+        nat + dev.boost_tasks * boosted_hours * task_hour)
     assert dev.total(dev.tasks_always_on, 730) == pytest.approx(nat + 730 * task_hour)
+    row = next(line for line in cost.render([dev], prices).splitlines() if line.startswith("| dev |"))
+    assert row.split(" | ")[3] == f"{nat + dev.boost_tasks * boosted_hours * task_hour:,.2f}"
     prod = cost.estimate_stack("prod", doc, prices, project)
     assert prod.boost_tasks is None
     row = next(line for line in cost.render([prod], prices).splitlines() if line.startswith("| prod |"))
     assert row.startswith("| prod | us-east-1 | - | - | ")
+
+
+def test_cluster_mode_cache_counts_every_node_of_every_shard(project, prices):
+    rate = prices["regions"]["us-east-1"]["elasticache_node_hour"]["cache.t4g.small"]
+    sharded = {"engine": "redis", "node_type": "cache.t4g.small", "num_node_groups": 3,
+               "replicas_per_node_group": 1}
+    replicas_only = {"engine": "redis", "node_type": "cache.t4g.small", "replicas_per_node_group": 2}
+    for group, nodes in ((sharded, 6), (replicas_only, 3)):
+        estimate = cost.estimate_stack("prod", document("us-east-1", aws_elasticache_replication_group={"c": group}),
+                                       prices, project)
+        assert [line.monthly for line in estimate.lines] == [pytest.approx(nodes * 730 * rate)], group
+
+
+def test_container_insights_is_listed_as_usage_based(project, prices):
+    on = {"setting": [{"name": "containerInsights", "value": "enabled"}]}
+    off = {"setting": [{"name": "containerInsights", "value": "disabled"}]}
+    listed = cost.estimate_stack("prod", document("us-east-1", aws_ecs_cluster={"on": on, "off": off}), prices, project)
+    assert listed.usage_based == {"aws_ecs_cluster (Container Insights)": 1}
+    assert not listed.lines and not listed.not_priced
+
+
+def test_a_rotating_kms_key_says_what_rotation_adds(project, prices):
+    doc = document("us-east-1", aws_kms_key={"rotating": {"enable_key_rotation": True}, "plain": {}})
+    quantities = sorted(line.quantity for line in cost.estimate_stack("prod", doc, prices, project).lines)
+    assert quantities == ["1 × 1.0", "1 × 1.0 (+1.0 after each of the first two yearly rotations)"]
 
 
 def test_multi_az_database_and_valkey_discount(project, prices):

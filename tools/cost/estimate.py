@@ -6,8 +6,10 @@ What each resource costs by existing (hours, nodes, GB provisioned, keys, secret
 priced; what is billed by use (requests, data transfer, logs, Lambda) is listed as usage-based,
 and a resource type the table does not know is listed as "not priced", never dropped. LiteLLM's
 Fargate tasks are shown in three scenarios: idle (scaled to zero: environments with
-litellm_idle_shutdown_minutes), boosted (the boost count of tasks for boost_hours_per_month) and
-always on (the desired count, or the autoscaling floor if higher, all month).
+litellm_idle_shutdown_minutes), boosted (the boost count of tasks for boost_hours_per_month of use,
+plus the idle tail after each of boost_sessions_per_month sessions: the tasks keep running until the
+idle check scales them to zero) and always on (the desired count, or the autoscaling floor if
+higher, all month).
 
 ``--write`` puts the report into README.md between the cost markers (tests/test_cost.py fails
 when the README quotes something else).
@@ -57,6 +59,8 @@ class StackEstimate:
     task_label: str = ""
     tasks_always_on: int = 0
     boost_tasks: int | None = None  # None: the environment never scales to zero
+    boost_hours: float = 0.0  # hours a month the boosted tasks run, idle tail included
+    boost_tail_hours: float = 0.0  # of which: running after the last request, per session
     usage_based: Counter = field(default_factory=Counter)
     not_priced: Counter = field(default_factory=Counter)
 
@@ -126,7 +130,7 @@ def estimate_stack(stack: str, document: dict, prices: dict, project: ProjectCon
                 if r.get("manage_master_user_password"):
                     secrets += 1  # RDS keeps the master password in a secret of its own
             elif rtype == "aws_elasticache_replication_group":
-                node, nodes = r["node_type"], r.get("num_cache_clusters", 1)
+                node, nodes = r["node_type"], _cache_nodes(r)
                 if node not in p["elasticache_node_hour"]:
                     unknown_size(rtype, node)
                     continue
@@ -153,7 +157,10 @@ def estimate_stack(stack: str, document: dict, prices: dict, project: ProjectCon
                 add("WAF web ACL", f"1 × {p['waf_web_acl_month']} + {rules} rules × {p['waf_rule_month']} (+ requests)",
                     p["waf_web_acl_month"] + rules * p["waf_rule_month"])
             elif rtype == "aws_kms_key":
-                add("KMS customer-managed key", f"1 × {p['kms_key_month']}", p["kms_key_month"])
+                # billed per key version: each of the first two yearly rotations adds one
+                rotation = (f" (+{p['kms_key_month']} after each of the first two yearly rotations)"
+                            if r.get("enable_key_rotation") else "")
+                add("KMS customer-managed key", f"1 × {p['kms_key_month']}{rotation}", p["kms_key_month"])
             elif rtype == "aws_secretsmanager_secret":
                 secrets += 1
             elif rtype == "aws_cloudwatch_metric_alarm":
@@ -166,6 +173,9 @@ def estimate_stack(stack: str, document: dict, prices: dict, project: ProjectCon
                 volume = _root_volume_gb(resources, r)
                 add(f"bastion EC2 {size}: root volume (stopped except while a tunnel is open; {rate}/h running)",
                     f"{volume} GB × {p['ebs_gp3_gb_month']}", volume * p["ebs_gp3_gb_month"])
+            elif rtype == "aws_ecs_cluster" and _container_insights(r):
+                # custom metrics per cluster/service/task and performance log events
+                result.usage_based["aws_ecs_cluster (Container Insights)"] += 1
             elif rtype in free:
                 continue
             elif rtype in usage_based:
@@ -181,6 +191,10 @@ def estimate_stack(stack: str, document: dict, prices: dict, project: ProjectCon
     env = next((e for e in project.environments if e.stack_name == stack), None)
     if env is not None and env.litellm_idle_shutdown_minutes > 0:
         result.boost_tasks = env.litellm_manual_override_desired_count
+        # scale-to-zero happens at the first idle check after the idle window, not at the last request
+        tail = (env.litellm_idle_shutdown_minutes + env.litellm_idle_check_interval_minutes) / 60
+        result.boost_tail_hours = tail
+        result.boost_hours = prices["boost_hours_per_month"] + prices["boost_sessions_per_month"] * tail
     result.lines = _merge(result.lines)
     return result
 
@@ -206,6 +220,20 @@ def _merge(lines: list[Line]) -> list[Line]:
 def _task_definition(resources: dict, service: dict) -> dict:
     reference = re.search(r"aws_ecs_task_definition\.([^.]+)\.", service["task_definition"])
     return resources["aws_ecs_task_definition"][reference.group(1)]
+
+
+def _cache_nodes(group: dict) -> int:
+    """Nodes of a replication group: shards × (primary + replicas) with cluster mode, else
+    num_cache_clusters (primary and replicas of the one shard)."""
+    if "num_node_groups" in group or "replicas_per_node_group" in group:
+        return int(group.get("num_node_groups", 1)) * (1 + int(group.get("replicas_per_node_group", 0)))
+    return int(group.get("num_cache_clusters", 1))
+
+
+def _container_insights(cluster: dict) -> bool:
+    settings = cluster.get("setting", [])
+    return any(s.get("name") == "containerInsights" and s.get("value") in ("enabled", "enhanced")
+               for s in (settings if isinstance(settings, list) else [settings]))
 
 
 def _waf_rules(acl: dict, locals_: dict) -> int:
@@ -237,21 +265,27 @@ def _money(value: float) -> str:
 
 def render(estimates: list[StackEstimate], prices: dict) -> str:
     hours, boost = prices["hours_per_month"], prices["boost_hours_per_month"]
+    sessions = prices["boost_sessions_per_month"]
     out = [f"Estimated monthly cost in {prices['currency']}: on-demand list prices of {prices['date']} "
            f"(`tools/cost/prices.toml`, sources named there), {hours} hours a month. Not included: data "
            "transfer and NAT data processing, ALB LCUs, WAF requests, logs, Lambda, API Gateway, S3 and "
-           "DynamoDB requests and storage, backups beyond the free allowance, taxes.", "",
-           f"| stack | region | idle (scaled to zero) | boosted ({boost} h a month) | always on |",
+           "DynamoDB requests and storage, backups beyond the free allowance, taxes."
+           + (f" Rates no source confirmed on {prices['date']}: {'; '.join(prices['unconfirmed'])}."
+              if prices.get("unconfirmed") else ""), "",
+           f"| stack | region | idle (scaled to zero) | boosted ({boost} h of use a month + idle tail) | always on |",
            "|---|---|---:|---:|---:|"]
     for e in estimates:
         always = e.total(e.tasks_always_on, hours)
         if e.boost_tasks is None:
             idle = boosted = "-"
         else:
-            idle, boosted = _money(e.total(0, hours)), _money(e.total(e.boost_tasks, boost))
+            idle, boosted = _money(e.total(0, hours)), _money(e.total(e.boost_tasks, e.boost_hours))
         out.append(f"| {e.stack} | {e.region} | {idle} | {boosted} | {_money(always)} |")
     out.append("")
-    out.append("\"-\": the environment does not scale to zero (`litellm_idle_shutdown_minutes` = 0).")
+    out.append("\"-\": the environment does not scale to zero (`litellm_idle_shutdown_minutes` = 0). Boosted: "
+               f"{boost} h of use on {sessions} days, and after each day's last request the tasks run until "
+               "the idle check scales them to zero (`litellm_idle_shutdown_minutes` + "
+               "`litellm_idle_check_interval_minutes`, at worst).")
     for e in estimates:
         out += ["", f"<details><summary>{e.stack}: what the figure is made of</summary>", ""]
         if e.lines or e.task_label:
@@ -261,8 +295,9 @@ def render(estimates: list[StackEstimate], prices: dict) -> str:
         out += [f"| {line.item} | {line.quantity} | {_money(line.monthly)} |" for line in e.lines]
         if e.task_label:
             if e.boost_tasks is not None:
-                out.append(f"| {e.task_label}, boosted | {e.boost_tasks} × {boost} h × {e.task_hour:.5f} | "
-                           f"{_money(e.boost_tasks * boost * e.task_hour)} |")
+                out.append(f"| {e.task_label}, boosted | {e.boost_tasks} × ({boost} h + {sessions} × "
+                           f"{e.boost_tail_hours:.2f} h idle tail) × {e.task_hour:.5f} | "
+                           f"{_money(e.boost_tasks * e.boost_hours * e.task_hour)} |")
             out.append(f"| {e.task_label}, always on | {e.tasks_always_on} × {hours} h × {e.task_hour:.5f} | "
                        f"{_money(e.tasks_always_on * hours * e.task_hour)} |")
         usage = ", ".join(f"`{t}` × {n}" for t, n in sorted(e.usage_based.items())) or "none"
