@@ -27,7 +27,7 @@ def build_app(project: ProjectConfig, outdir: str | None = None):
     from stacks.environment_stack import EnvironmentStack
 
     app = App(outdir=outdir) if outdir else App()
-    BootstrapStack(app, backend=project.backend)
+    BootstrapStack(app, backend=project.backend, environments=project.environments)
     for env in project.environments:
         EnvironmentStack(app, env=env, backend=project.backend)
     return app

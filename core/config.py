@@ -128,15 +128,15 @@ class BackendConfig:
     github_deploy_branch: str = field(
         default="main", metadata=_doc("Branch whose workflow runs may assume the deploy role.")
     )
-    github_deploy_environments: tuple[str, ...] = field(
-        default=("dev", "production"),
-        metadata=_doc("GitHub environments whose jobs may assume the deploy role (prod: required reviewers)."),
-    )
     github_oidc_provider_arn: str | None = field(
         default=None, metadata=_doc("Existing GitHub OIDC provider in the account (one per account); default: create it."),
     )
     ci_role_name_prefix: str = field(
-        default="litellm-ci", metadata=_doc("Prefix of the plan/deploy roles and the permissions boundary."),
+        default="litellm-ci", metadata=_doc("Prefix of the per-environment plan/deploy roles (<prefix>-<env>-plan/-deploy) and their boundary."),
+    )
+    state_admin_principal_arns: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("IAM role/user ARNs allowed to read and write state besides the CI roles and whoever deploys bootstrap (operators running make deploy)."),
     )
 
     @property
@@ -145,6 +145,11 @@ class BackendConfig:
 
     def state_key(self, stack_name: str) -> str:
         return f"{self.state_key_prefix}/{stack_name}/terraform.tfstate"
+
+    @property
+    def state_kms_key_alias(self) -> str:
+        """Alias of the state bucket's customer-managed key (bootstrap creates both)."""
+        return "alias/" + re.sub(r"[^A-Za-z0-9/_-]", "-", self.state_bucket_name) + "-state"
 
     @property
     def default_tags(self) -> dict[str, str]:
@@ -548,9 +553,9 @@ def validate_backend(values: dict, source: str, problems: list[str]) -> None:
     branch = values.get("github_deploy_branch")
     if branch is not None and (not branch or any(c in branch for c in " *?[~^:\\")):
         problems.append(_problem(source, "github_deploy_branch", f"{branch!r} is not a branch name (no wildcards)"))
-    for environment in values.get("github_deploy_environments", ()):
-        if not re.match(r"^[A-Za-z0-9_.-]{1,255}$", environment):
-            problems.append(_problem(source, "github_deploy_environments", f"{environment!r} is not a GitHub environment name"))
+    for principal in values.get("state_admin_principal_arns", ()):
+        if not re.match(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", principal):
+            problems.append(_problem(source, "state_admin_principal_arns", f"{principal!r} is not an IAM role or user ARN"))
     oidc = values.get("github_oidc_provider_arn")
     if oidc is not None and not re.match(r"^arn:aws(-[a-z]+)*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$", oidc):
         problems.append(_problem(source, "github_oidc_provider_arn", f"{oidc!r} is not the GitHub OIDC provider ARN"))

@@ -19,6 +19,7 @@ from modules.manual_control import ManualControl, ManualControlProps
 from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 from modules.rotation_redeploy import RotationRedeploy, RotationRedeployProps
+from stacks.aspects import apply_workload_boundary
 
 POSTGRES_PORT = 5432
 # Instance memory (GiB) by size, for PostgreSQL's default max_connections
@@ -44,12 +45,15 @@ class EnvironmentStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=env.default_tags)],
         )
         RandomProvider(self, "random")
+        apply_workload_boundary(self, env.name_prefix)
         S3Backend(
             self,
             bucket=backend.state_bucket_name,
             key=backend.state_key(env.stack_name),
             region=backend.aws_region,
             encrypt=True,
+            # Without it the backend asks S3 for SSE-S3 and the state bypasses the state key.
+            kms_key_id=backend.state_kms_key_alias,
             dynamodb_table=backend.lock_table_name if backend.uses_lock_table else None,
         )
         if not backend.uses_lock_table:
