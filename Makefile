@@ -45,9 +45,9 @@ help:
 	@echo "make deploy ENV=dev        deploy one environment"
 	@echo "make destroy ENV=dev       destroy one environment"
 
-$(PIPENV):
+$(PIPENV): requirements-pipenv.txt
 	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+	.tools/bin/pip install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r requirements-pipenv.txt
 
 $(VENV_STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev
