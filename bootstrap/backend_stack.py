@@ -80,7 +80,11 @@ class BootstrapStack(TerraformStack):
         # One per name_prefix; at least the default one, so a first environment finds it.
         prefixes = sorted({env.name_prefix for env in environments} or {EnvironmentConfig.name_prefix})
         boundaries = {
-            prefix: WorkloadBoundary(self, f"workload-boundary-{prefix}", props=WorkloadBoundaryProps(name_prefix=prefix))
+            prefix: WorkloadBoundary(self, f"workload-boundary-{prefix}", props=WorkloadBoundaryProps(
+                name_prefix=prefix,
+                regions=tuple(sorted({env.aws_region for env in environments if env.name_prefix == prefix}
+                                     or {backend.aws_region})),
+            ))
             for prefix in prefixes
         }
         for prefix, boundary in boundaries.items():
@@ -188,6 +192,7 @@ class BootstrapStack(TerraformStack):
                             state_key=backend.state_key(env.stack_name),
                             production_like=env.production_like,
                             workload_boundary_arn=boundaries[env.name_prefix].arn,
+                            region=env.aws_region,
                         )
                         for env in environments
                     ),

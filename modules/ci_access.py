@@ -169,6 +169,8 @@ class CiEnvironment:
     """Plans only from the protected GitHub environment ``<name>-plan``."""
     workload_boundary_arn: str
     """The boundary every role it creates must carry (modules/workload_boundary.py)."""
+    region: str
+    """Its AWS region: account-wide actions (Describe*, creates) are limited to it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -406,12 +408,21 @@ class CiAccess(Construct):
     def _tag_condition(self, kind: str, env: CiEnvironment) -> list[DataAwsIamPolicyDocumentStatementCondition]:
         return [DataAwsIamPolicyDocumentStatementCondition(
             test="StringEquals", variable=f"aws:{kind}/{ENVIRONMENT_TAG}", values=[env.environment_tag],
-        )]
+        ), self._in_regions([env.region])]
+
+    @staticmethod
+    def _in_regions(regions: list[str]) -> DataAwsIamPolicyDocumentStatementCondition:
+        """Account-wide statements stay in the environment's region (the project's, for the
+        boundary): resource "*" is never all of AWS."""
+        return DataAwsIamPolicyDocumentStatementCondition(
+            test="StringEquals", variable="aws:RequestedRegion", values=sorted(set(regions)),
+        )
 
     def _read_statements(self, env: CiEnvironment) -> list[DataAwsIamPolicyDocumentStatement]:
         return [
             DataAwsIamPolicyDocumentStatement(
                 sid="Describe", effect="Allow", actions=[*DESCRIBE_ACTIONS, *ACCOUNT_READS], resources=["*"],
+                condition=[self._in_regions([env.region])],
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="ReadOwnTagged", effect="Allow", actions=list(TAGGED_GET_ACTIONS), resources=["*"],
@@ -483,7 +494,7 @@ class CiAccess(Construct):
                 sid="TagOnCreate", effect="Allow", actions=["ec2:CreateTags"], resources=["*"],
                 condition=[DataAwsIamPolicyDocumentStatementCondition(
                     test="Null", variable="ec2:CreateAction", values=["false"],
-                )],
+                ), self._in_regions([env.region])],
             ),
             *self._iam_statements(env),
             *self._state_statements(env, write=True),
@@ -550,6 +561,7 @@ class CiAccess(Construct):
             DataAwsIamPolicyDocumentStatement(
                 sid="Services", effect="Allow",
                 actions=[*(f"{service}:*" for service in TAGGED_SERVICES), *ACCOUNT_READS], resources=["*"],
+                condition=[self._in_regions([env.region for env in props.environments])],
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="ProjectBuckets", effect="Allow", actions=["s3:*"],

@@ -69,6 +69,8 @@ def workload_boundary_name(name_prefix: str) -> str:
 class WorkloadBoundaryProps:
     name_prefix: str
     """Prefix of every resource the environments create; the boundary allows nothing else."""
+    regions: tuple[str, ...]
+    """Regions of the environments with this prefix: account-wide workload actions stay in them."""
 
 
 class WorkloadBoundary(Construct):
@@ -77,7 +79,7 @@ class WorkloadBoundary(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: WorkloadBoundaryProps) -> None:
         super().__init__(scope, id_)
         self.name = workload_boundary_name(props.name_prefix)
-        document = DataAwsIamPolicyDocument(self, "document", statement=workload_statements(props.name_prefix))
+        document = DataAwsIamPolicyDocument(self, "document", statement=workload_statements(props.name_prefix, props.regions))
         policy = IamPolicy(
             self, "policy",
             name=self.name,
@@ -92,8 +94,15 @@ def _names(service_arn: str, prefix: str) -> list[str]:
     return [f"{service_arn}{prefix}-{_ENV}-*", f"{service_arn}{prefix}-{_ENV}/*"]
 
 
-def workload_statements(prefix: str) -> list[DataAwsIamPolicyDocumentStatement]:
+def workload_statements(prefix: str, regions: tuple[str, ...]) -> list[DataAwsIamPolicyDocumentStatement]:
+    in_regions = DataAwsIamPolicyDocumentStatementCondition(
+        test="StringEquals", variable="aws:RequestedRegion", values=list(regions),
+    )
+
     def allow(sid: str, actions, resources, condition=None) -> DataAwsIamPolicyDocumentStatement:
+        # Whatever no name can scope stays in the project's regions.
+        if list(resources) == ["*"]:
+            condition = [*(condition or []), in_regions]
         return DataAwsIamPolicyDocumentStatement(
             sid=sid, effect="Allow", actions=list(actions), resources=list(resources),
             condition=condition or None,
