@@ -187,6 +187,7 @@ class BootstrapStack(TerraformStack):
                     environments=tuple(
                         CiEnvironment(
                             name=env.stack_name,
+                            name_prefix=env.name_prefix,
                             resource_prefix=env.resource_prefix,
                             environment_tag=env.environment,
                             state_key=backend.state_key(env.stack_name),

@@ -159,6 +159,8 @@ IAM_IDENTITY_ACTIONS = (
 class CiEnvironment:
     name: str
     """Stack name (environments/<name>.toml); the GitHub environment its deploys run in."""
+    name_prefix: str
+    """The environment's ``name_prefix`` (the CI boundary's ceiling is written over it)."""
     resource_prefix: str
     """``<name_prefix>-<environment>``: the only names its roles may write."""
     environment_tag: str
@@ -553,8 +555,11 @@ class CiAccess(Construct):
         can lift."""
         props = self.props
         boundaries = sorted({env.workload_boundary_arn for env in props.environments})
-        roles = sorted({f"arn:aws:iam::*:role/{env.resource_prefix}-*" for env in props.environments})
-        profiles = sorted({f"arn:aws:iam::*:instance-profile/{env.resource_prefix}-*" for env in props.environments})
+        # Written over the project prefixes, so the document does not grow with each environment
+        # (managed policies are capped at 6,144 characters); each role's own policy narrows it.
+        prefixes = sorted({env.name_prefix for env in props.environments})
+        roles = [f"arn:aws:iam::*:role/{prefix}-*" for prefix in prefixes]
+        profiles = [f"arn:aws:iam::*:instance-profile/{prefix}-*" for prefix in prefixes]
         return [
             # The services' ceiling; each role's own policy scopes them to its environment's tags
             # and names, and no CI role can edit its policy (DenyEditingCiRoles).
@@ -565,8 +570,7 @@ class CiAccess(Construct):
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="ProjectBuckets", effect="Allow", actions=["s3:*"],
-                resources=sorted({arn for env in props.environments for arn in (
-                    f"arn:aws:s3:::{env.resource_prefix}-*", f"arn:aws:s3:::{env.resource_prefix}-*/*")}),
+                resources=[arn for prefix in prefixes for arn in (f"arn:aws:s3:::{prefix}-*", f"arn:aws:s3:::{prefix}-*/*")],
             ),
             # Writing tags on a resource of another environment would hand it to this one. CI roles
             # carry their environment's tag (see _role).
