@@ -126,7 +126,7 @@ class BackendConfig:
         default=None, metadata=_doc("owner/name of the GitHub repository allowed to plan and deploy (opt-in).")
     )
     github_deploy_branch: str = field(
-        default="main", metadata=_doc("Branch whose workflow runs may assume the deploy role.")
+        default="main", metadata=_doc("The deployed branch: its pushes (and pull requests) may assume the standard environments' plan roles.")
     )
     github_oidc_provider_arn: str | None = field(
         default=None, metadata=_doc("Existing GitHub OIDC provider in the account (one per account); default: create it."),

@@ -224,6 +224,7 @@ BAD_BACKENDS = {
     "missing bucket": ({"state_bucket_name": DELETE}, "state_bucket_name", "required key is missing"),
     "unknown key": ({"bucket": "x"}, "bucket", "unknown key"),
     "expiry days": ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days", "at least 1"),
+    "state admin": ({"state_admin_principal_arns": ["admin"]}, "state_admin_principal_arns", "not an IAM role or user ARN"),
 }
 
 

@@ -91,3 +91,20 @@ def test_output_directory_that_cannot_exist_fails_cleanly(tmp_path, capsys, monk
     assert main.main(ROOT) == 1
     err = capsys.readouterr().err
     assert f"Output directory error; nothing was synthesized: {blocker / 'cdktf.out'}: cannot create it" in err
+
+
+def test_bootstrap_gets_the_environments_and_their_name_prefix(tmp_path):
+    """Issue 14 (Low): main.py built bootstrap without the environments' name_prefix, so the CI
+    roles and the workload boundary named litellm-* whatever the environments were called."""
+    import json
+
+    from cdktf import Testing
+
+    import main
+    from core.config import load_project
+
+    root = write_project(tmp_path / "project", {"dev": {"name_prefix": "acme"}})
+    app = main.build_app(load_project(root), outdir=str(tmp_path / "out"))
+    bootstrap = json.loads(Testing.synth(app.node.find_child("bootstrap")))
+    names = [p["name"] for p in bootstrap["resource"]["aws_iam_policy"].values()]
+    assert names == ["acme-workload-boundary"]
