@@ -6,16 +6,14 @@ it cannot live in a bucket it creates."""
 from __future__ import annotations
 
 from constructs import Construct
-from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from cdktf import Fn, LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_iam_session_context import DataAwsIamSessionContext
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -24,6 +22,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.kms_key_policy import KmsKeyPolicy
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -75,7 +74,6 @@ class BootstrapStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=backend.default_tags)],
         )
         LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
-        account = DataAwsCallerIdentity(self, "account")
 
         # One per name_prefix; at least the default one, so a first environment finds it.
         prefixes = sorted({env.name_prefix for env in environments} or {EnvironmentConfig.name_prefix})
@@ -99,16 +97,22 @@ class BootstrapStack(TerraformStack):
             description=f"Encrypts the Terraform state in {backend.state_bucket_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=DataAwsIamPolicyDocument(self, "state-key-policy", statement=[
-                # IAM policies decide who uses the key (the CI roles' and administrators').
+            lifecycle=keep,
+        )
+        # The account, from the key's own ARN: no data.aws_caller_identity, so the stack makes no
+        # API call at plan time (the offline Terraform loop in the tests relies on it).
+        fields = Fn.split(":", key.arn)
+        account_root = f"arn:{Fn.element(fields, 1)}:iam::{Fn.element(fields, 4)}:root"
+        KmsKeyPolicy(
+            self, "state-key-policy",
+            key_id=key.key_id,
+            policy=DataAwsIamPolicyDocument(self, "state-key-policy-document", statement=[
+                # IAM policies decide who uses the key (the CI roles', administrators').
                 DataAwsIamPolicyDocumentStatement(
                     sid="AccountIamDecides", effect="Allow", actions=["kms:*"], resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="AWS", identifiers=[f"arn:aws:iam::{account.account_id}:root"],
-                    )],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[account_root])],
                 ),
             ]).json,
-            lifecycle=keep,
         )
         KmsAlias(self, "state-key-alias", name=backend.state_kms_key_alias, target_key_id=key.key_id)
 
@@ -171,12 +175,10 @@ class BootstrapStack(TerraformStack):
             TerraformOutput(self, "lock_table_name", value=table.name)
             lock_table_arn = table.arn
 
-        # Whoever deploys bootstrap keeps access to the state (the role behind an assumed-role
-        # session, which is what aws:PrincipalArn carries).
-        deployer = DataAwsIamSessionContext(self, "deployer", arn=account.arn)
-        # The account root stays as the break-glass principal.
-        state_readers = [deployer.issuer_arn, f"arn:aws:iam::{account.account_id}:root",
-                         *backend.state_admin_principal_arns]
+        # Named principals only touch state objects once someone is named: the configured
+        # administrators and, with GitHub CI, the CI roles. (Without either, the key already keeps
+        # ReadOnlyAccess out: it grants no kms:Decrypt.) The account root stays as break-glass.
+        state_readers = [account_root, *backend.state_admin_principal_arns]
 
         if backend.github_repository is not None:
             ci = CiAccess(
@@ -210,21 +212,24 @@ class BootstrapStack(TerraformStack):
                 TerraformOutput(self, f"ci_{name.replace('-', '_')}_deploy_role_arn", value=ci.deploy_role_arns[name])
             state_readers += [*ci.plan_role_arns.values(), *ci.deploy_role_arns.values()]
 
+        named_only = []
+        if len(state_readers) > 1:
+            # Only the named principals touch state objects, whatever else IAM grants
+            # (ReadOnlyAccess includes s3:GetObject on every bucket).
+            named_only.append(DataAwsIamPolicyDocumentStatement(
+                sid="OnlyNamedPrincipalsTouchState", effect="Deny",
+                actions=list(STATE_OBJECT_ACTIONS),
+                resources=[f"{bucket.arn}/*"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="ArnNotLike", variable="aws:PrincipalArn", values=state_readers,
+                )],
+            ))
         policy = DataAwsIamPolicyDocument(
             self, "state-bucket-policy-document",
             statement=[
                 *deny_insecure_transport(bucket.arn),
-                # Only the named principals touch state objects, whatever else IAM grants
-                # (ReadOnlyAccess includes s3:GetObject on every bucket).
-                DataAwsIamPolicyDocumentStatement(
-                    sid="OnlyNamedPrincipalsTouchState", effect="Deny",
-                    actions=list(STATE_OBJECT_ACTIONS),
-                    resources=[f"{bucket.arn}/*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="ArnNotLike", variable="aws:PrincipalArn", values=state_readers,
-                    )],
-                ),
+                *named_only,
                 # Objects written with SSE-S3 would bypass the state key.
                 DataAwsIamPolicyDocumentStatement(
                     sid="DenyOtherEncryption", effect="Deny", actions=["s3:PutObject"],

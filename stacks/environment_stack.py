@@ -45,7 +45,7 @@ class EnvironmentStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=env.default_tags)],
         )
         RandomProvider(self, "random")
-        apply_workload_boundary(self, env.name_prefix)
+        apply_workload_boundary(self, env.name_prefix, env.resource_prefix)
         S3Backend(
             self,
             bucket=backend.state_bucket_name,

@@ -84,13 +84,21 @@ def _state_readers(synthesized: dict) -> list[str]:
     return condition["values"]
 
 
-def test_only_named_principals_touch_state_objects(stack):
-    """ReadOnlyAccess grants s3:GetObject on every bucket; the bucket policy takes it back from
-    everyone but the deployer of this stack, the account root and the configured administrators."""
-    readers = _state_readers(stack)
-    assert readers[0] == "${data.aws_iam_session_context.deployer.issuer_arn}"
-    assert readers[1].endswith(":root")
-    assert len(readers) == 2
+def test_without_named_principals_the_key_alone_guards_state(stack):
+    """Nobody named (no CI, no administrators): no deny that would lock out whoever runs
+    `make deploy`; ReadOnlyAccess still cannot read state (it grants no kms:Decrypt on the key)."""
+    policy = _only(stack, "aws_s3_bucket_policy")
+    sids = {s["sid"] for s in ref_target_data(stack, policy["policy"])["statement"]}
+    assert sids == {"DenyInsecureTransport", "DenyOutdatedTls", "DenyOtherEncryption"}
+
+
+def test_the_stack_calls_no_api_at_plan_time(stack):
+    """The account comes from the key's ARN, not data.aws_caller_identity (the offline loop)."""
+    assert set(stack.get("data", {})) <= {"aws_iam_policy_document"}
+    key_policy = _only(stack, "aws_kms_key_policy")
+    (statement,) = ref_target_data(stack, key_policy["policy"])["statement"]
+    (root,) = statement["principals"][0]["identifiers"]
+    assert root.startswith("arn:${element(split(\":\", aws_kms_key.") and root.endswith(":root")
 
 
 def test_state_admins_and_ci_roles_are_named_in_the_bucket_policy(project):
@@ -99,7 +107,7 @@ def test_state_admins_and_ci_roles_are_named_in_the_bucket_policy(project):
                                   state_admin_principal_arns=(admin,))
     synthesized = json.loads(Testing.synth(BootstrapStack(Testing.app(), backend=backend, environments=project.environments)))
     readers = _state_readers(synthesized)
-    assert admin in readers
+    assert admin in readers and readers[0].endswith(":root")
     roles = {f"${{aws_iam_role.{k}.arn}}" for k in resources(synthesized, "aws_iam_role")}
     assert roles and roles <= set(readers)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 from cdktf import Testing
@@ -26,6 +27,18 @@ ACCOUNT = "123456789012"
 KEY_ARN_SUFFIX = "key/11111111-2222-3333-4444-555555555555"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 EVERYTHING = [{"effect": "Allow", "actions": ["*"], "resources": ["*"]}]
+# How the stacks read partition (1) and account (4) from one of their own ARNs.
+_ARN_FIELD = re.compile(r'\$\{element\(split\(":", [^)]+\), ([14])\)\}')
+
+
+def _arn_fields(value):
+    if isinstance(value, str):
+        return _ARN_FIELD.sub(lambda m: "aws" if m.group(1) == "1" else ACCOUNT, value)
+    if isinstance(value, list):
+        return [_arn_fields(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _arn_fields(v) for k, v in value.items()}
+    return value
 
 
 class View:
@@ -34,13 +47,11 @@ class View:
     def __init__(self, stack: dict, region: str) -> None:
         self.stack, self.region = stack, region
         self.documents = {
-            name: resolve_references(doc.get("statement", []), self._resolve)
+            name: resolve_references(_arn_fields(doc.get("statement", [])), self._resolve)
             for name, doc in data_sources(stack, "aws_iam_policy_document").items()
         }
 
     def _resolve(self, tf_type: str, name: str, attribute: str) -> str | None:
-        if tf_type == "data.aws_caller_identity" and attribute == "account_id":
-            return ACCOUNT
         config = self.stack.get("resource", {}).get(tf_type, {}).get(name)
         if config is None or attribute != "arn":
             return None
@@ -68,7 +79,7 @@ class View:
             "config": role,
             "inline": [s for p in inline for s in self.document(p["policy"])],
             "trust": self.document(role["assume_role_policy"]),
-            "boundary_arn": resolve_references(role.get("permissions_boundary", ""), self._resolve),
+            "boundary_arn": resolve_references(_arn_fields(role.get("permissions_boundary", "")), self._resolve),
         }
 
 
