@@ -76,7 +76,7 @@ SERVICE_LINKED_ROLE_SERVICES = (
 TAGGED_SERVICES = (
     "ec2", "rds", "elasticache", "kms", "sns", "cloudwatch", "logs", "elasticloadbalancing",
     "wafv2", "ecs", "ecr", "lambda", "apigateway", "events", "scheduler", "application-autoscaling",
-    "secretsmanager", "ssm",
+    "secretsmanager", "ssm", "resource-groups",
 )
 # Actions that create a resource (or tag it at creation), allowed when the request tags it with
 # the role's environment. Never TagResource on existing resources: see DenyRetaggingOthers.
@@ -89,16 +89,18 @@ CREATE_ACTIONS = (
     "elasticloadbalancing:AddTags", "ecr:TagResource", "events:TagResource", "events:PutRule",
     "scheduler:TagResource", "wafv2:TagResource", "apigateway:POST", "apigateway:PUT",
     "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
-    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
+    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "resource-groups:Tag",
 )
+# Services whose tagging actions are not TagResource/UntagResource (listed by name below).
+_OWN_TAG_VERBS = ("ec2", "rds", "elasticache", "ssm", "elasticloadbalancing", "resource-groups")
 # Writing tags on a resource that already belongs to another environment.
 TAG_WRITE_ACTIONS = (
     "ec2:CreateTags", "ec2:DeleteTags", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
     "elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", "ssm:AddTagsToResource",
     "ssm:RemoveTagsFromResource", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-    "logs:TagLogGroup", "logs:UntagLogGroup",
-    *(f"{service}:TagResource" for service in TAGGED_SERVICES if service not in ("ec2", "rds", "elasticache", "ssm", "elasticloadbalancing")),
-    *(f"{service}:UntagResource" for service in TAGGED_SERVICES if service not in ("ec2", "rds", "elasticache", "ssm", "elasticloadbalancing")),
+    "logs:TagLogGroup", "logs:UntagLogGroup", "resource-groups:Tag", "resource-groups:Untag",
+    *(f"{service}:TagResource" for service in TAGGED_SERVICES if service not in _OWN_TAG_VERBS),
+    *(f"{service}:UntagResource" for service in TAGGED_SERVICES if service not in _OWN_TAG_VERBS),
 )
 # Resources RunInstances touches that are not ours to tag: the AMI (Amazon's), and the network
 # interface and volume it creates (tagged by the launch template only after creation).
@@ -330,6 +332,7 @@ class CiAccess(Construct):
                                      f"arn:aws:elasticloadbalancing:*:*:listener-rule/app/{rp}-*/*"],
             "wafv2": [f"arn:aws:wafv2:*:*:regional/webacl/{rp}-*/*"],
             "kms": [f"arn:aws:kms:*:*:alias/{rp}-*"],
+            "resource-groups": [f"arn:aws:resource-groups:*:*:group/{rp}"],
         }
 
     # Statements -------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class EnvironmentStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=env.default_tags)],
         )
         RandomProvider(self, "random")
-        apply_workload_boundary(self, env.name_prefix, env.resource_prefix)
+        apply_workload_boundary(self, name_prefix=env.name_prefix, resource_prefix=env.resource_prefix, tags=env.default_tags)
         S3Backend(
             self,
             bucket=backend.state_bucket_name,
