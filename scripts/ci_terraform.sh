@@ -23,6 +23,11 @@ case "$command" in
     ;;
   save)
     prefix=$3
+    # The same guard as `make deploy`: an all-zero account id or certificate ARN is a placeholder.
+    if grep -qs '000000000000' "environments/$env.toml"; then
+      echo "environments/$env.toml still holds an all-zero placeholder (account id / certificate ARN): replace it before deploying" >&2
+      exit 1
+    fi
     synth
     terraform -chdir="$stack" plan -input=false -lock=false -no-color -out=tfplan | tee diff.txt
     tar --exclude=.terraform -C "$stack" -czf plan.tgz .

@@ -300,6 +300,14 @@ def test_the_apply_refuses_a_plan_other_than_the_reviewed_one(tmp_path):
     assert "is not the reviewed" in result.stderr and "terraform ran" not in result.stderr
 
 
+def test_a_deploy_plan_refuses_placeholders_like_make_deploy(tmp_path):
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "prod.toml").write_text('alb_https_certificate_arn = "arn:aws:acm:eu-west-1:000000000000:certificate/x"\n')
+    result = subprocess.run(["bash", str(ROOT / CI_TERRAFORM), "save", "prod", "bucket/litellm/prod/plans/1-1"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "all-zero placeholder" in result.stderr
+
+
 def test_pipenv_is_installed_hash_checked():
     """Issue 14 (Low): the deploy job installed pipenv without a hash, next to deploy credentials."""
     makefile = (ROOT / "Makefile").read_text()
