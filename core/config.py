@@ -1003,6 +1003,8 @@ def load_project(root: Path | str = ".") -> ProjectConfig:
         problems.append(_problem(ENVIRONMENTS_DIR, "(directory)", "has no <name>.toml environment file"))
     environments = [env for env in (load_environment(p, root, problems) for p in paths) if env]
     _check_across_environments(environments, problems)
+    if backend is not None:
+        _check_ci_role_names(backend, environments, problems)
     if problems or backend is None:
         raise ConfigError(problems)
     return ProjectConfig(backend=backend, environments=tuple(environments))
@@ -1016,6 +1018,22 @@ def _check_across_environments(environments: list[EnvironmentConfig], problems: 
             problems.append(_problem(env.source, "environment", f"{env.environment!r} with name_prefix {env.name_prefix!r} is already used by {seen[identity]}; resource names and state keys would collide"))
         else:
             seen[identity] = env.source
+
+
+def _check_ci_role_names(backend: BackendConfig, environments: list[EnvironmentConfig], problems: list[str]) -> None:
+    """With GitHub CI, each environment gets <ci_role_name_prefix>-<env>-plan/-deploy roles: they
+    must fit IAM's 64 characters and stay apart from the environments' own names (a deploy role
+    may write <name_prefix>-<env>-*, and the CI roles are protected by their prefix)."""
+    if backend.github_repository is None:
+        return
+    ci = f"{backend.ci_role_name_prefix}-"
+    for env in environments:
+        name = f"{ci}{env.stack_name}-deploy"
+        if len(name) > 64:
+            problems.append(_problem(env.source, "(file name)", f"the CI role {name} would exceed IAM's 64 characters; shorten ci_role_name_prefix in {BACKEND_FILE} or the file name"))
+        own = f"{env.resource_prefix}-"
+        if ci.startswith(own) or own.startswith(ci):
+            problems.append(_problem(BACKEND_FILE, "ci_role_name_prefix", f"{backend.ci_role_name_prefix!r} overlaps the names of {env.source} ({env.resource_prefix}-*); choose a prefix that is not a name_prefix-environment"))
 
 
 def _toml_literal(value: Any) -> str:

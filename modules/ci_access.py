@@ -206,9 +206,11 @@ class CiAccessProps:
         for env in self.environments:
             if not env.name or any(c in env.name + env.resource_prefix for c in "*?"):
                 raise ValueError("CiAccessProps: environment names must be literal")
-            # The CI roles must not fall under an environment's own names, or its deploy role
-            # could rewrite them.
-            if f"{self.role_name_prefix}-".startswith(f"{env.resource_prefix}-"):
+            # The CI roles must not fall under an environment's own names (its deploy role could
+            # rewrite them), nor an environment under theirs (the boundary protects them by prefix).
+            # core/config.py reports both as configuration errors first.
+            ci, own = f"{self.role_name_prefix}-", f"{env.resource_prefix}-"
+            if ci.startswith(own) or own.startswith(ci):
                 raise ValueError(f"CiAccessProps: role_name_prefix {self.role_name_prefix!r} falls under {env.resource_prefix}-*")
             if len(f"{self.role_name_prefix}-{env.name}-deploy") > 64:
                 raise ValueError(f"CiAccessProps: role name {self.role_name_prefix}-{env.name}-deploy exceeds 64 characters")
