@@ -46,6 +46,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from core.config import BackendConfig, EnvironmentConfig
 from core.private_bucket import block_public_access, deny_insecure_transport
 from modules.ci_access import CiAccess, CiAccessProps, CiEnvironment
+from modules.ecs_litellm import secret_base_arn
 from modules.workload_boundary import WorkloadBoundary, WorkloadBoundaryProps
 
 BOOTSTRAP_STACK_NAME = "bootstrap"
@@ -58,6 +59,14 @@ BOOTSTRAP_STATE_PATH = "../../../bootstrap/terraform.tfstate"
 # with IAM, so an administrator can always repair the policy itself.
 STATE_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
                         "s3:DeleteObjectVersion")
+
+
+def _external_secret_arns(env: EnvironmentConfig) -> tuple[str, ...]:
+    """Secrets and parameters an environment's tasks read that the project does not name."""
+    arns = {secret_base_arn(value) for value in env.litellm_secrets.values()}
+    if env.redis_auth_token_secret_arn:
+        arns.add(secret_base_arn(env.redis_auth_token_secret_arn))
+    return tuple(sorted(arns))
 
 
 class BootstrapStack(TerraformStack):
@@ -82,6 +91,9 @@ class BootstrapStack(TerraformStack):
                 name_prefix=prefix,
                 regions=tuple(sorted({env.aws_region for env in environments if env.name_prefix == prefix}
                                      or {backend.aws_region})),
+                external_reads=tuple(
+                    (env.environment, _external_secret_arns(env)) for env in environments if env.name_prefix == prefix
+                ),
             ))
             for prefix in prefixes
         }

@@ -71,6 +71,10 @@ class WorkloadBoundaryProps:
     """Prefix of every resource the environments create; the boundary allows nothing else."""
     regions: tuple[str, ...]
     """Regions of the environments with this prefix: account-wide workload actions stay in them."""
+    external_reads: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(environment, ARNs) of secrets and parameters an environment's tasks read that are not
+    named by the project (``litellm_secrets``, ``redis_auth_token_secret_arn``): readable only by
+    that environment's roles."""
 
 
 class WorkloadBoundary(Construct):
@@ -79,7 +83,7 @@ class WorkloadBoundary(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: WorkloadBoundaryProps) -> None:
         super().__init__(scope, id_)
         self.name = workload_boundary_name(props.name_prefix)
-        document = DataAwsIamPolicyDocument(self, "document", statement=workload_statements(props.name_prefix, props.regions))
+        document = DataAwsIamPolicyDocument(self, "document", statement=workload_statements(props.name_prefix, props.regions, props.external_reads))
         policy = IamPolicy(
             self, "policy",
             name=self.name,
@@ -94,7 +98,9 @@ def _names(service_arn: str, prefix: str) -> list[str]:
     return [f"{service_arn}{prefix}-{_ENV}-*", f"{service_arn}{prefix}-{_ENV}/*"]
 
 
-def workload_statements(prefix: str, regions: tuple[str, ...]) -> list[DataAwsIamPolicyDocumentStatement]:
+def workload_statements(
+    prefix: str, regions: tuple[str, ...], external_reads: tuple[tuple[str, tuple[str, ...]], ...] = (),
+) -> list[DataAwsIamPolicyDocumentStatement]:
     in_regions = DataAwsIamPolicyDocumentStatementCondition(
         test="StringEquals", variable="aws:RequestedRegion", values=list(regions),
     )
@@ -138,6 +144,13 @@ def workload_statements(prefix: str, regions: tuple[str, ...]) -> list[DataAwsIa
                   test="StringLike", variable="kms:ViaService",
                   values=["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com", "s3.*.amazonaws.com"],
               )]),
+        *(allow(f"ReadExternalSecrets{index}", ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+                # A secret's ARN ends in a random suffix the configuration may leave out.
+                sorted({arn if ":ssm:" in arn else f"{arn}*" for arn in arns}),
+                [DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable=f"aws:PrincipalTag/{ENVIRONMENT_TAG}", values=[environment],
+                )])
+          for index, (environment, arns) in enumerate(external_reads) if arns),
         allow("ReadOwnConfigObjects", ["s3:GetObject"], [f"arn:aws:s3:::{prefix}-{_ENV}-*/*"]),
         allow("OwnParameters", ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
               [f"arn:aws:ssm:*:*:parameter/{prefix}-{_ENV}/*", f"arn:aws:ssm:*:*:parameter/{prefix}-{_ENV}-*"]),

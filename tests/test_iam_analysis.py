@@ -308,3 +308,16 @@ def test_the_workload_boundary_allows_every_action_the_workload_roles_use(ci, st
         unconditional_deny = [s for s in boundary if s.get("effect") == "Deny" and not s.get("condition")
                               and any(_action_matches(action, a) for a in s["actions"])]
         assert not unconditional_deny, action
+
+
+def test_secrets_the_configuration_names_are_readable_by_their_environment_only(project):
+    """litellm_secrets may point at secrets the project did not create; the tasks must still start,
+    and another environment's roles must still not read them."""
+    external = "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:team/openai-key"
+    dev = dataclasses.replace(project.environment("dev"), litellm_secrets={"OPENAI_API_KEY": external})
+    environments = tuple(dev if env.stack_name == "dev" else env for env in project.environments)
+    stack = json.loads(Testing.synth(BootstrapStack(Testing.app(), backend=project.backend, environments=environments)))
+    boundary = View(stack, project.backend.aws_region).policy(workload_boundary_name("litellm"))
+    for env, expected in (("dev", "allow"), ("prod", "implicit")):
+        request = Request("secretsmanager:GetSecretValue", f"{external}-AbCdEf", _context(env, "ap-southeast-1"))
+        assert decide(EVERYTHING, boundary, request) == expected, env
