@@ -43,6 +43,7 @@ from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnec
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -106,6 +107,17 @@ TAG_WRITE_ACTIONS = (
 # interface and volume it creates (tagged by the launch template only after creation).
 RUN_INSTANCES_SHARED = (
     "arn:aws:ec2:*::image/*", "arn:aws:ec2:*:*:network-interface/*", "arn:aws:ec2:*:*:volume/*",
+)
+# AWS-owned resources our creates reference.
+AWS_OWNED_DEPENDENCIES = (
+    "arn:aws:rds:*:*:og:default:*", "arn:aws:rds:*:*:pg:default.*",
+    "arn:aws:wafv2:*:*:regional/managedruleset/*",
+)
+# Writes without resource-level permissions: log deliveries (ElastiCache slow log, API access
+# logs), their resource policy, task definition revisions.
+UNSCOPABLE_WRITES = (
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "ecs:DeregisterTaskDefinition",
 )
 # Account-level reads a plan or apply needs that no tag or name can scope.
 ACCOUNT_READS = (
@@ -264,20 +276,28 @@ class CiAccess(Construct):
             else:
                 # Pull requests (forks get no OIDC token) and pushes to the deploy branch.
                 plan_subjects = [f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/{props.deploy_branch}"]
+            # The reads both roles need, as a managed policy: a role's inline policies share one
+            # 10,240-character budget, which the deploy role's writes need.
+            read = IamPolicy(
+                self, f"{env.name}-read",
+                name=f"{rp}-{env.name}-read",
+                description=f"What a plan or deploy of {env.name} reads",
+                policy=DataAwsIamPolicyDocument(self, f"{env.name}-read-document", statement=self._read_statements(env)).json,
+            )
             plan = self._role(
                 env, "plan", plan_role_name(rp, env.name), plan_subjects, PLAN_SESSION_SECONDS,
-                f"GitHub Actions plan of {env.name} ({repo})", self._plan_statements(env),
+                f"GitHub Actions plan of {env.name} ({repo})", self._plan_statements(env), read,
             )
             deploy = self._role(
                 env, "deploy", deploy_role_name(rp, env.name), [f"repo:{repo}:environment:{env.name}"],
                 DEPLOY_SESSION_SECONDS, f"GitHub Actions deploy of {env.name} ({repo}, GitHub environment {env.name})",
-                self._deploy_statements(env),
+                self._deploy_statements(env), read,
             )
             self.plan_role_arns[env.name] = plan.arn
             self.deploy_role_arns[env.name] = deploy.arn
 
     def _role(self, env: CiEnvironment, kind: str, name: str, subjects: list[str], session: int,
-              description: str, statements: list[DataAwsIamPolicyDocumentStatement]) -> IamRole:
+              description: str, statements: list[DataAwsIamPolicyDocumentStatement], read: IamPolicy) -> IamRole:
         role = IamRole(
             self, f"{env.name}-{kind}-role",
             name=name,
@@ -294,6 +314,7 @@ class CiAccess(Construct):
             role=role.id,
             policy=DataAwsIamPolicyDocument(self, f"{env.name}-{kind}-document", statement=statements).json,
         )
+        IamRolePolicyAttachment(self, f"{env.name}-{kind}-read", role=role.name, policy_arn=read.arn)
         return role
 
     # ARNs -------------------------------------------------------------------------------------
@@ -335,6 +356,7 @@ class CiAccess(Construct):
             "wafv2": [f"arn:aws:wafv2:*:*:regional/webacl/{rp}-*/*"],
             "kms": [f"arn:aws:kms:*:*:alias/{rp}-*"],
             "resource-groups": [f"arn:aws:resource-groups:*:*:group/{rp}"],
+            "cloudwatch": [f"arn:aws:cloudwatch:*:*:alarm:{rp}-*"],
         }
 
     # Statements -------------------------------------------------------------------------------
@@ -439,18 +461,23 @@ class CiAccess(Construct):
                 sid="ReadOwnConfiguration", effect="Allow",
                 actions=["s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration",
                          "s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket",
+                         "s3:GetObject", "s3:GetObjectTagging",
                          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
                          "iam:ListInstanceProfilesForRole", "iam:ListRoleTags", "iam:GetInstanceProfile",
                          "iam:ListInstanceProfileTags"],
-                resources=[f"arn:aws:s3:::{env.resource_prefix}-*",
+                resources=[f"arn:aws:s3:::{env.resource_prefix}-*", f"arn:aws:s3:::{env.resource_prefix}-*/*",
                            f"arn:aws:iam::*:role/{env.resource_prefix}-*",
                            f"arn:aws:iam::*:instance-profile/{env.resource_prefix}-*"],
+            ),
+            # HTTP API routes, integrations and stages carry no tags or names (see ApiGatewayParts).
+            DataAwsIamPolicyDocumentStatement(
+                sid="ReadApiParts", effect="Allow", actions=["apigateway:GET"],
+                resources=["arn:aws:apigateway:*::/apis/*"], condition=[self._in_regions([env.region])],
             ),
         ]
 
     def _plan_statements(self, env: CiEnvironment) -> list[DataAwsIamPolicyDocumentStatement]:
         return [
-            *self._read_statements(env),
             # Refreshing aws_secretsmanager_secret_version calls GetSecretValue: this environment's
             # secrets only, never rds!* (every RDS-managed password in the region).
             DataAwsIamPolicyDocumentStatement(
@@ -474,7 +501,6 @@ class CiAccess(Construct):
         services = [f"{service}:*" for service in TAGGED_SERVICES]
         named = self._named_resources(env)
         return [
-            *self._read_statements(env),
             DataAwsIamPolicyDocumentStatement(
                 sid="ManageOwnTagged", effect="Allow", actions=services, resources=["*"],
                 condition=self._tag_condition("ResourceTag", env),
@@ -495,6 +521,38 @@ class CiAccess(Construct):
             DataAwsIamPolicyDocumentStatement(
                 sid="RunInstancesSharedResources", effect="Allow", actions=["ec2:RunInstances"],
                 resources=list(RUN_INSTANCES_SHARED),
+            ),
+            # AWS-owned things a create names: the default RDS option group, AWS managed WAF rules.
+            DataAwsIamPolicyDocumentStatement(
+                sid="AwsOwnedDependencies", effect="Allow",
+                actions=["rds:CreateDBInstance", "rds:ModifyDBInstance", "wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
+                resources=list(AWS_OWNED_DEPENDENCIES),
+            ),
+            # RDS names and tags its managed master-user secret itself (rds!db-...).
+            DataAwsIamPolicyDocumentStatement(
+                sid="RdsManagedSecretCreate", effect="Allow",
+                actions=["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+                resources=["arn:aws:secretsmanager:*:*:secret:rds!*"],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="RdsManagedSecret", effect="Allow", actions=["secretsmanager:*"],
+                resources=["arn:aws:secretsmanager:*:*:secret:rds!*"],
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringLike", variable="secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn",
+                    values=[f"arn:aws:rds:*:*:db:{env.resource_prefix}-*"],
+                )],
+            ),
+            # Actions IAM cannot scope to a resource (log deliveries, task definition revisions).
+            DataAwsIamPolicyDocumentStatement(
+                sid="Unscopable", effect="Allow", actions=list(UNSCOPABLE_WRITES), resources=["*"],
+                condition=[self._in_regions([env.region])],
+            ),
+            # HTTP API sub-resources (routes, integrations, stages) carry no tags and no names;
+            # the API itself is tag-scoped. Residual risk: another team's HTTP API routes.
+            DataAwsIamPolicyDocumentStatement(
+                sid="ApiGatewayParts", effect="Allow",
+                actions=["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:PUT", "apigateway:DELETE"],
+                resources=["arn:aws:apigateway:*::/apis/*/*"], condition=[self._in_regions([env.region])],
             ),
             # Tags written by a create call (ec2 tags on create carry ec2:CreateAction).
             DataAwsIamPolicyDocumentStatement(

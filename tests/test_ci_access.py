@@ -86,9 +86,28 @@ def _inline(stack: dict, role_name: str) -> list[dict]:
     return _document(stack, policy["policy"])
 
 
-def _boundary(stack: dict) -> list[dict]:
-    (policy,) = resources(stack, "aws_iam_policy").values()
+def _policy(stack: dict, name: str) -> list[dict]:
+    (policy,) = [p for p in resources(stack, "aws_iam_policy").values() if p["name"] == name]
     return _document(stack, policy["policy"])
+
+
+def _boundary(stack: dict) -> list[dict]:
+    return _policy(stack, "litellm-ci-boundary")
+
+
+def _attached(stack: dict, role_name: str) -> list[dict]:
+    """The managed policies attached to a role (the shared read policy)."""
+    (role_id,) = [k for k, r in resources(stack, "aws_iam_role").items() if r["name"] == role_name]
+    policies = resources(stack, "aws_iam_policy")
+    out = []
+    for attachment in resources(stack, "aws_iam_role_policy_attachment").values():
+        if ref(attachment["role"])[:2] == ("aws_iam_role", role_id):
+            out += _document(stack, policies[ref(attachment["policy_arn"])[1]]["policy"])
+    return out
+
+
+def _all(stack: dict, role_name: str) -> list[dict]:
+    return _inline(stack, role_name) + _attached(stack, role_name)
 
 
 def _sid(statements: list[dict], sid: str) -> dict:
@@ -110,8 +129,9 @@ ROLES = ("litellm-ci-dev-plan", "litellm-ci-dev-deploy", "litellm-ci-prod-plan",
 
 
 def test_one_plan_and_one_deploy_role_per_environment_under_the_ci_boundary(created):
-    (boundary_id,) = resources(created, "aws_iam_policy")
-    assert resources(created, "aws_iam_policy")[boundary_id]["name"] == "litellm-ci-boundary"
+    (boundary_id,) = [k for k, p in resources(created, "aws_iam_policy").items() if p["name"] == "litellm-ci-boundary"]
+    assert sorted(p["name"] for p in resources(created, "aws_iam_policy").values()) == [
+        "litellm-ci-boundary", "litellm-ci-dev-read", "litellm-ci-prod-read"]
     assert sorted(r["name"] for r in resources(created, "aws_iam_role").values()) == sorted(ROLES)
     for name in ROLES:
         role = _role(created, name)
@@ -156,7 +176,8 @@ def test_no_service_wildcard_on_every_resource_without_a_tag_or_region_condition
     """The old deploy role had lambda:*, ec2:*, kms:*, ... on "*": every team's resources."""
     for stack in stacks.values():
         for name in ROLES:
-            for statement in _inline(stack, name):
+            assert _attached(stack, name)  # the read policy is part of what is checked
+            for statement in _all(stack, name):
                 if statement.get("effect", "Allow") != "Allow" or "*" not in statement["resources"]:
                     continue
                 variables = {c["variable"] for c in statement.get("condition", [])}
@@ -171,7 +192,7 @@ def test_plan_roles_read_only_their_own_state_without_lock_writes_or_rds_secrets
     for stack_name, stack in stacks.items():
         for env in ("dev", "prod"):
             plan = _inline(stack, f"litellm-ci-{env}-plan")
-            for statement in plan:
+            for statement in _all(stack, f"litellm-ci-{env}-plan"):
                 assert not any("rds!" in r for r in statement["resources"]), statement["sid"]
                 for action in statement["actions"]:
                     if action in ("s3:PutObject", "s3:DeleteObject"):
@@ -267,12 +288,13 @@ def test_policies_fit_iams_size_limits(created):
     """Inline policies of a role: 10,240 characters; managed policies (the boundary): 6,144."""
     for name in ROLES:
         assert _aws_json_length(_inline(created, name)) < 10_240 - 500, name
-    assert _aws_json_length(_boundary(created)) < 6_144 - 300
+    for name in ("litellm-ci-boundary", "litellm-ci-dev-read", "litellm-ci-prod-read"):
+        assert _aws_json_length(_policy(created, name)) < 6_144 - 300, name
 
 
 def test_deploy_resources_never_match_another_environments_names(created):
     for own, other in (("dev", "prod"), ("prod", "dev")):
-        for statement in _inline(created, f"litellm-ci-{own}-deploy"):
+        for statement in _all(created, f"litellm-ci-{own}-deploy"):
             for resource in statement["resources"]:
                 assert not fnmatch.fnmatchcase(f"arn:aws:lambda:eu-west-1:1:function:litellm-{other}-x", resource) or resource == "*"
                 assert f"litellm-{other}" not in resource and f"litellm/{other}/" not in resource, resource

@@ -75,9 +75,14 @@ class View:
     def role(self, role_name: str) -> dict:
         (role_id, role), = [(k, r) for k, r in resources(self.stack, "aws_iam_role").items() if r["name"] == role_name]
         inline = [p for p in resources(self.stack, "aws_iam_role_policy").values() if role_id in p["role"]]
+        policies = resources(self.stack, "aws_iam_policy")
+        attached = [policies[a["policy_arn"].split(".")[1]]
+                    for a in resources(self.stack, "aws_iam_role_policy_attachment").values()
+                    if a["role"].startswith(f"${{aws_iam_role.{role_id}.") and a["policy_arn"].startswith("${aws_iam_policy.")]
         return {
             "config": role,
-            "inline": [s for p in inline for s in self.document(p["policy"])],
+            # Identity policies: inline and attached customer-managed ones.
+            "inline": [s for p in inline + attached for s in self.document(p["policy"])],
             "trust": self.document(role["assume_role_policy"]),
             "boundary_arn": resolve_references(_arn_fields(role.get("permissions_boundary", "")), self._resolve),
         }
