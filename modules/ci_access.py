@@ -389,8 +389,9 @@ class CiAccess(Construct):
         statements = [
             DataAwsIamPolicyDocumentStatement(
                 sid="StateList", effect="Allow", actions=["s3:ListBucket"], resources=[bucket],
+                # Terraform also lists the workspaces ("env:/") at init.
                 condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="StringLike", variable="s3:prefix", values=[env.state_key, f"{env.state_key}*"],
+                    test="StringLike", variable="s3:prefix", values=[env.state_key, f"{env.state_key}*", "env:/", "env:/*"],
                 )],
             ),
             DataAwsIamPolicyDocumentStatement(
@@ -400,7 +401,8 @@ class CiAccess(Construct):
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="StateKey", effect="Allow",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+                # A plan role encrypts too: it saves plans (the bucket key needs GenerateDataKey).
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[props.state_kms_key_arn],
             ),
         ]

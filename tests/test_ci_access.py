@@ -202,7 +202,7 @@ def test_plan_roles_read_only_their_own_state_without_lock_writes_or_rds_secrets
                 "sid": "StateObject", "effect": "Allow", "actions": ["s3:GetObject"],
                 "resources": [f"{BUCKET_ARN}/litellm/{env}/terraform.tfstate"],
             }
-            assert _sid(plan, "StateKey")["actions"] == ["kms:Decrypt"]
+            assert _sid(plan, "StateKey")["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     # With a lock table the plan still reads the backend's state digest there.
     lock = _sid(_inline(stacks["created"], "litellm-ci-dev-plan"), "StateLockTable")
     assert lock["actions"] == ["dynamodb:GetItem"] and lock["resources"] == [TABLE_ARN]
