@@ -326,3 +326,12 @@ def test_secrets_the_configuration_names_are_readable_by_their_environment_only(
     for env, expected in (("dev", "allow"), ("prod", "implicit")):
         request = Request("secretsmanager:GetSecretValue", f"{external}-AbCdEf", _context(env, "ap-southeast-1"))
         assert decide(EVERYTHING, boundary, request) == expected, env
+
+
+def test_the_boundaries_fit_the_managed_policy_limit(ci, project):
+    """6,144 characters (IAM stores policies without whitespace): the workload boundary renders at
+    about 4,750 for the shipped environments (measured from terraform's plan)."""
+    from tests.test_ci_access import _aws_json_length
+
+    for name in (workload_boundary_name("litellm"), f"{project.backend.ci_role_name_prefix}-boundary"):
+        assert _aws_json_length(ci.policy(name)) < 6_144 - 400, name
