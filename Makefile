@@ -54,9 +54,9 @@ help:
 	@echo "make destroy ENV=dev       destroy one environment"
 	@echo "make contract-test         the real LiteLLM proxy on the synthesized dev and prod task definitions"
 
-$(PIPENV):
+$(PIPENV): requirements-pipenv.txt
 	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+	.tools/bin/pip install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r requirements-pipenv.txt
 
 $(VENV_STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev

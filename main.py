@@ -69,7 +69,7 @@ def build_app(project: ProjectConfig, outdir: str | None = None, only: frozenset
 
     app = App(outdir=outdir) if outdir else App()
     if only is None or BOOTSTRAP in only:
-        BootstrapStack(app, backend=project.backend)
+        BootstrapStack(app, backend=project.backend, environments=project.environments)
     for env in project.environments:
         if only is None or env.stack_name in only:
             EnvironmentStack(app, env=env, backend=project.backend)

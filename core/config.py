@@ -135,17 +135,17 @@ class BackendConfig:
         default=None, metadata=_doc("owner/name of the GitHub repository allowed to plan and deploy (opt-in).")
     )
     github_deploy_branch: str = field(
-        default="main", metadata=_doc("Branch whose workflow runs may assume the deploy role.")
-    )
-    github_deploy_environments: tuple[str, ...] = field(
-        default=("dev", "production"),
-        metadata=_doc("GitHub environments whose jobs may assume the deploy role (prod: required reviewers)."),
+        default="main", metadata=_doc("The deployed branch: its pushes (and pull requests) may assume the standard environments' plan roles.")
     )
     github_oidc_provider_arn: str | None = field(
         default=None, metadata=_doc("Existing GitHub OIDC provider in the account (one per account); default: create it."),
     )
     ci_role_name_prefix: str = field(
-        default="litellm-ci", metadata=_doc("Prefix of the plan/deploy roles and the permissions boundary."),
+        default="litellm-ci", metadata=_doc("Prefix of the per-environment plan/deploy roles (<prefix>-<env>-plan/-deploy) and their boundary."),
+    )
+    state_admin_principal_arns: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("IAM role/user ARNs allowed to read and write state besides the CI roles and whoever deploys bootstrap (operators running make deploy)."),
     )
 
     @property
@@ -154,6 +154,11 @@ class BackendConfig:
 
     def state_key(self, stack_name: str) -> str:
         return f"{self.state_key_prefix}/{stack_name}/terraform.tfstate"
+
+    @property
+    def state_kms_key_alias(self) -> str:
+        """Alias of the state bucket's customer-managed key (bootstrap creates both)."""
+        return "alias/" + re.sub(r"[^A-Za-z0-9/_-]", "-", self.state_bucket_name) + "-state"
 
     @property
     def default_tags(self) -> dict[str, str]:
@@ -579,9 +584,9 @@ def validate_backend(values: dict, source: str, problems: list[str]) -> None:
     branch = values.get("github_deploy_branch")
     if branch is not None and (not branch or any(c in branch for c in " *?[~^:\\")):
         problems.append(_problem(source, "github_deploy_branch", f"{branch!r} is not a branch name (no wildcards)"))
-    for environment in values.get("github_deploy_environments", ()):
-        if not re.match(r"^[A-Za-z0-9_.-]{1,255}$", environment):
-            problems.append(_problem(source, "github_deploy_environments", f"{environment!r} is not a GitHub environment name"))
+    for principal in values.get("state_admin_principal_arns", ()):
+        if not re.match(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", principal):
+            problems.append(_problem(source, "state_admin_principal_arns", f"{principal!r} is not an IAM role or user ARN"))
     oidc = values.get("github_oidc_provider_arn")
     if oidc is not None and not re.match(r"^arn:aws(-[a-z]+)*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$", oidc):
         problems.append(_problem(source, "github_oidc_provider_arn", f"{oidc!r} is not the GitHub OIDC provider ARN"))
@@ -1102,6 +1107,8 @@ def load_project(root: Path | str = ".") -> ProjectConfig:
         problems.append(_problem(ENVIRONMENTS_DIR, "(directory)", "has no <name>.toml environment file"))
     environments = [env for env in (load_environment(p, root, problems) for p in paths) if env]
     _check_across_environments(environments, problems)
+    if backend is not None:
+        _check_ci_role_names(backend, environments, problems)
     if problems or backend is None:
         raise ConfigError(problems)
     return ProjectConfig(backend=backend, environments=tuple(environments))
@@ -1115,6 +1122,22 @@ def _check_across_environments(environments: list[EnvironmentConfig], problems: 
             problems.append(_problem(env.source, "environment", f"{env.environment!r} with name_prefix {env.name_prefix!r} is already used by {seen[identity]}; resource names and state keys would collide"))
         else:
             seen[identity] = env.source
+
+
+def _check_ci_role_names(backend: BackendConfig, environments: list[EnvironmentConfig], problems: list[str]) -> None:
+    """With GitHub CI, each environment gets <ci_role_name_prefix>-<env>-plan/-deploy roles: they
+    must fit IAM's 64 characters and stay apart from the environments' own names (a deploy role
+    may write <name_prefix>-<env>-*, and the CI roles are protected by their prefix)."""
+    if backend.github_repository is None:
+        return
+    ci = f"{backend.ci_role_name_prefix}-"
+    for env in environments:
+        name = f"{ci}{env.stack_name}-deploy"
+        if len(name) > 64:
+            problems.append(_problem(env.source, "(file name)", f"the CI role {name} would exceed IAM's 64 characters; shorten ci_role_name_prefix in {BACKEND_FILE} or the file name"))
+        own = f"{env.resource_prefix}-"
+        if ci.startswith(own) or own.startswith(ci):
+            problems.append(_problem(BACKEND_FILE, "ci_role_name_prefix", f"{backend.ci_role_name_prefix!r} overlaps the names of {env.source} ({env.resource_prefix}-*); choose a prefix that is not a name_prefix-environment"))
 
 
 def _toml_literal(value: Any) -> str:

@@ -21,6 +21,7 @@ from modules.manual_control import ManualControl, ManualControlProps
 from modules.network import Network, NetworkProps
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 from modules.rotation_redeploy import RotationRedeploy, RotationRedeployProps
+from stacks.aspects import apply_workload_boundary
 
 # The only port LiteLLM's split DATABASE_* variables reach on every image: 1.108.7's
 # construct_database_url_from_env_vars (the CLI's path) builds postgresql://user:pw@DATABASE_HOST/db
@@ -57,12 +58,15 @@ class EnvironmentStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=env.default_tags)],
         )
         RandomProvider(self, "random")
+        apply_workload_boundary(self, name_prefix=env.name_prefix, resource_prefix=env.resource_prefix, tags=env.default_tags)
         S3Backend(
             self,
             bucket=backend.state_bucket_name,
             key=backend.state_key(env.stack_name),
             region=backend.aws_region,
             encrypt=True,
+            # Without it the backend asks S3 for SSE-S3 and the state bypasses the state key.
+            kms_key_id=backend.state_kms_key_alias,
             dynamodb_table=backend.lock_table_name if backend.uses_lock_table else None,
         )
         if not backend.uses_lock_table:

@@ -293,6 +293,7 @@ BAD_BACKENDS = {
     "unknown key": ({"bucket": "x"}, "bucket", "unknown key"),
     "expiry days": ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days", "at least 1"),
     "configuration key as a tag": ({"tags": {"state_locking": "lockfile"}}, "tags.state_locking", "is a configuration key, not a tag"),
+    "state admin": ({"state_admin_principal_arns": ["admin"]}, "state_admin_principal_arns", "not an IAM role or user ARN"),
 }
 
 
@@ -301,6 +302,16 @@ def test_bad_backend_is_rejected(tmp_path, case):
     overrides, key, fragment = BAD_BACKENDS[case]
     problems = problems_for(tmp_path, backend=overrides)
     assert any(p.startswith(f"backend.toml: {key}: ") and fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("environment, role_prefix, problem", [
+    ("ci-test", "litellm-ci", "backend.toml: ci_role_name_prefix: 'litellm-ci' overlaps the names of environments/ci-test.toml"),
+    ("e" * 19, "r" * 40, f"environments/{'e' * 19}.toml: (file name): the CI role {'r' * 40}-{'e' * 19}-deploy would exceed IAM's 64"),
+])
+def test_ci_role_names_must_fit_and_stay_apart_from_environment_names(tmp_path, environment, role_prefix, problem):
+    backend = {"github_repository": "acme/infra", "ci_role_name_prefix": role_prefix}
+    problems = problems_for(tmp_path, environments={environment: {}}, backend=backend)
+    assert any(p.startswith(problem) for p in problems), problems
 
 
 def test_missing_backend_file(tmp_path):

@@ -243,3 +243,18 @@ def test_scripts_cdktf_runs_the_pinned_cli_offline_and_plain(tmp_path):
     fake.unlink()
     missing = subprocess.run([str(tmp_path / "scripts" / "cdktf"), "synth"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1 and "run `make install` first" in missing.stderr
+def test_bootstrap_gets_the_environments_and_their_name_prefix(tmp_path):
+    """Issue 14 (Low): main.py built bootstrap without the environments' name_prefix, so the CI
+    roles and the workload boundary named litellm-* whatever the environments were called."""
+    import json
+
+    from cdktf import Testing
+
+    import main
+    from core.config import load_project
+
+    root = write_project(tmp_path / "project", {"dev": {"name_prefix": "acme"}})
+    app = main.build_app(load_project(root), outdir=str(tmp_path / "out"))
+    bootstrap = json.loads(Testing.synth(app.node.find_child("bootstrap")))
+    names = [p["name"] for p in bootstrap["resource"]["aws_iam_policy"].values()]
+    assert names == ["acme-workload-boundary"]

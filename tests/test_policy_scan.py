@@ -44,11 +44,20 @@ def test_parse_errors_are_failures():
 
 def test_shipped_exceptions_are_reasoned_and_name_real_stacks(project):
     exceptions = policy_scan.load_exceptions()
-    stacks = {"bootstrap"} | {env.stack_name for env in project.environments}
+    stacks = {"bootstrap", policy_scan.CI_BOOTSTRAP_STACK} | {env.stack_name for env in project.environments}
     assert exceptions
     for (stack, check), reason in exceptions.items():
         assert stack in stacks, f"{check}: unknown stack {stack}"
         assert check.startswith(("CKV_", "CKV2_")) and len(reason) > 20
+
+
+def test_the_scan_includes_bootstrap_with_the_github_ci_feature_on(tmp_path):
+    """Issue 14: the default synthesis has no CI roles, so checkov never saw the CI IAM."""
+    (tmp_path / "stacks").mkdir()
+    policy_scan.synthesize_ci_bootstrap(tmp_path)
+    stack = json.loads((tmp_path / "stacks" / policy_scan.CI_BOOTSTRAP_STACK / "cdk.tf.json").read_text())
+    roles = [role["name"] for role in stack["resource"]["aws_iam_role"].values()]
+    assert roles and all(name.endswith(("-plan", "-deploy")) for name in roles)
 
 
 def test_exceptions_file_rejects_an_entry_without_reason(tmp_path):

@@ -10,6 +10,9 @@ Why a wrapper instead of plain `checkov -d cdktf.out`:
   no longer matches anything fails the run too (the file stays honest);
 * it runs offline: `--skip-download`, no result upload, no version check.
 
+* the default synthesis has no CI roles (github_repository is opt-in), so it also synthesizes
+  the bootstrap stack with the GitHub CI feature on, scanned as the stack ``bootstrap-ci``.
+
 Usage: policy_scan.py [--outdir cdktf.out] [--json]   (synthesizes first when --outdir is absent)
 Exit codes: 0 clean, 1 findings or stale exceptions or parse errors, 2 usage/tool problems.
 """
@@ -23,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCEPTIONS_FILE = ROOT / "checkov-exceptions.toml"
+# The bootstrap stack as a team with GitHub CI deploys it (any owner/name gives the same policies).
+CI_BOOTSTRAP_STACK = "bootstrap-ci"
+CI_SCAN_REPOSITORY = "example-org/litellm-infra"
 
 
 @dataclass
@@ -92,12 +99,43 @@ def evaluate(stack: str, report: dict, exceptions: dict[tuple[str, str], str]) -
     return result
 
 
-def synthesize(outdir: Path) -> None:
+def _synth_env(outdir: Path) -> dict[str, str]:
     env = dict(os.environ, CDKTF_OUTDIR=str(outdir))
     node_bin = ROOT / "node_modules" / ".bin"
     env["PATH"] = f"{node_bin}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("NODE_OPTIONS", "--disable-warning=DEP0044")
-    subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def synthesize(outdir: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=_synth_env(outdir), check=True)
+    synthesize_ci_bootstrap(outdir)
+
+
+# Run in a child process: jsii (and its Node process) stays out of this one, as for main.py.
+_CI_BOOTSTRAP_PROGRAM = textwrap.dedent("""
+    import dataclasses, sys
+    root, outdir, repository = sys.argv[1:4]
+    sys.path.insert(0, root)
+    from core.config import load_project
+    from core import provider_import
+    provider_import.install()
+    from cdktf import App
+    from bootstrap.backend_stack import BootstrapStack
+    project = load_project(root)
+    backend = dataclasses.replace(project.backend, github_repository=repository)
+    app = App(outdir=outdir)
+    BootstrapStack(app, backend=backend, environments=project.environments)
+    app.synth()
+""")
+
+
+def synthesize_ci_bootstrap(outdir: Path) -> None:
+    """``<outdir>/stacks/bootstrap-ci``: bootstrap with ``github_repository`` set."""
+    with tempfile.TemporaryDirectory(prefix="policy-ci-") as tmp:
+        subprocess.run([sys.executable, "-c", _CI_BOOTSTRAP_PROGRAM, str(ROOT), tmp, CI_SCAN_REPOSITORY],
+                       cwd=ROOT, env=_synth_env(Path(tmp)), check=True)
+        shutil.copytree(Path(tmp) / "stacks" / "bootstrap", outdir / "stacks" / CI_BOOTSTRAP_STACK)
 
 
 def run(outdir: Path, exceptions: dict[tuple[str, str], str]) -> tuple[list[StackResult], list[str]]:
