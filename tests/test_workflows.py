@@ -1,5 +1,5 @@
 """The GitHub Actions workflows: supply-chain pinning, least privilege, AWS only through OIDC with
-per-environment roles, a matrix that follows environments/*.toml (scripts/ci_environments.py),
+per-environment roles, a matrix that follows environments/*.toml (tools/ci/environments.py),
 production-like environments behind protected GitHub environments, reviewers approving a saved plan
 that the apply applies exactly, deploys never cancelled half-way, and tools/lint_workflows.py
 (actionlint + zizmor, offline) passing on them and failing on a bad one."""
@@ -39,8 +39,8 @@ VERIFIED_PINS = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
 }
-CI_ENVIRONMENTS = ROOT / "scripts" / "ci_environments.py"
-CI_TERRAFORM = "scripts/ci_terraform.sh"
+CI_ENVIRONMENTS = ROOT / "tools" / "ci" / "environments.py"
+CI_TERRAFORM = "tools/ci/terraform.sh"
 
 
 def _load(name):
@@ -198,11 +198,11 @@ def test_a_new_environment_file_joins_the_matrix(tmp_path):
     """Copies of the shipped files (kept valid by the team) under new names."""
     root = tmp_path / "project"
     (root / "environments").mkdir(parents=True)
-    (root / "scripts").mkdir()
+    (root / CI_ENVIRONMENTS.relative_to(ROOT)).parent.mkdir(parents=True)
     shutil.copy(ROOT / "backend.toml", root)
     shutil.copytree(ROOT / "core", root / "core")
     shutil.copytree(ROOT / "config", root / "config")
-    shutil.copy(CI_ENVIRONMENTS, root / "scripts")
+    shutil.copy(CI_ENVIRONMENTS, root / CI_ENVIRONMENTS.relative_to(ROOT))
     for source, name in (("dev", "dev"), ("dev", "staging"), ("prod", "prod"), ("prod", "prod-eu")):
         text = (ROOT / "environments" / f"{source}.toml").read_text()
         text = re.sub(r'(?m)^environment = .*$', f'environment = "{name}"', text)
@@ -286,7 +286,7 @@ def test_reviewers_approve_a_saved_plan_and_the_apply_applies_exactly_it(workflo
 
 
 def test_the_apply_refuses_a_plan_other_than_the_reviewed_one(tmp_path):
-    """scripts/ci_terraform.sh apply: a digest mismatch stops before terraform runs."""
+    """tools/ci/terraform.sh apply: a digest mismatch stops before terraform runs."""
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     (fake_bin / "aws").write_text("#!/bin/sh\necho tampered > plan.tgz\n")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI's Terraform steps on one synthesized stack, so both workflows run the same commands.
-#   ci_terraform.sh diff ENV               plan without the state lock (no lock writes) -> diff.txt
-#   ci_terraform.sh save ENV S3_PREFIX     plan -out, upload stack + plan to S3, print its sha256
-#   ci_terraform.sh apply ENV S3_PREFIX SHA256
+#   tools/ci/terraform.sh diff ENV               plan without the state lock (no lock writes) -> diff.txt
+#   tools/ci/terraform.sh save ENV S3_PREFIX     plan -out, upload stack + plan to S3, print its sha256
+#   tools/ci/terraform.sh apply ENV S3_PREFIX SHA256
 #                                          fetch exactly that upload, check the digest, apply it
 # Plans live in the state bucket (its key and bucket policy guard them), not in GitHub artifacts:
 # a plan file carries a state snapshot. Only the digest travels between jobs, as an artifact.
@@ -47,7 +47,7 @@ case "$command" in
     terraform -chdir=applied apply -input=false -no-color tfplan
     ;;
   *)
-    echo "usage: ci_terraform.sh diff|save|apply ENV [S3_PREFIX [SHA256]]" >&2
+    echo "usage: tools/ci/terraform.sh diff|save|apply ENV [S3_PREFIX [SHA256]]" >&2
     exit 2
     ;;
 esac
