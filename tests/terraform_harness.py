@@ -9,6 +9,9 @@ directory that plans without network, AWS account or state:
   credentials and the ``skip_*`` switches, so nothing talks to AWS (see :func:`offline_override`);
 * ``random_*`` resources are replaced by variables, because the random provider is not in the
   offline mirror (see :func:`swap_random_resources`); what was swapped is reported;
+* ``ephemeral "aws_secretsmanager_random_password"`` blocks (Secrets Manager's GetRandomPassword,
+  opened at plan time) are replaced by ephemeral variables (see :func:`swap_ephemeral_passwords`);
+  any other ephemeral resource is refused, like an API-calling data source;
 * data sources that would call an AWS API are refused with a clear message
   (see :func:`check_data_sources`);
 * provider plugins come only from a filesystem mirror, through a CLI config written here, so
@@ -405,6 +408,56 @@ def _names_swapped(entry: str, swapped: set[str]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# ephemeral swap
+# --------------------------------------------------------------------------------------------
+
+EPHEMERAL_PASSWORD_TYPE = "aws_secretsmanager_random_password"
+_EPHEMERAL_PASSWORD_REF = re.compile(
+    rf"(?<![\w.\-])ephemeral\.{EPHEMERAL_PASSWORD_TYPE}\.(?P<name>[A-Za-z_][\w\-]*)\.random_password")
+
+
+def swap_ephemeral_passwords(config: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Replace each ``ephemeral "aws_secretsmanager_random_password"`` by an ephemeral variable.
+
+    Opening it calls Secrets Manager during plan, which mock credentials cannot do. An
+    ephemeral, sensitive variable keeps what matters offline: Terraform still refuses it anywhere
+    but a write-only argument, a provisioner, a local or another ephemeral context, so a
+    generated secret wired into a persisted argument fails the offline plan just as it would the
+    real one. Returns the rewritten config and ``variable name -> swapped address``. Any other
+    ephemeral resource type is refused (its plan-time API call cannot run offline)."""
+    config = copy.deepcopy(dict(config))
+    ephemeral = config.get("ephemeral", {})
+    others = sorted(f"ephemeral.{t}" for t in ephemeral if t != EPHEMERAL_PASSWORD_TYPE)
+    if others:
+        raise OfflineConfigError(
+            f"ephemeral resource(s) {', '.join(others)} would call AWS during plan; only "
+            f"{EPHEMERAL_PASSWORD_TYPE} has an offline stand-in (extend swap_ephemeral_passwords)")
+    blocks = ephemeral.pop(EPHEMERAL_PASSWORD_TYPE, {})
+    if "ephemeral" in config and not config["ephemeral"]:
+        del config["ephemeral"]
+    names = {name: "offline_ephemeral_" + re.sub(r"[^A-Za-z0-9_]+", "_", name) for name in blocks if name != "//"}
+    if not names:
+        return config, {}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, str):
+            return _rewrite_code(node, lambda code: _EPHEMERAL_PASSWORD_REF.sub(
+                lambda m: f"var.{names[m['name']]}" if m["name"] in names else m.group(0), code))
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if isinstance(node, Mapping):
+            return {k: (v if k == "//" else rewrite(v)) for k, v in node.items()}
+        return node
+
+    config = rewrite(config)
+    config.setdefault("variable", {}).update({
+        variable: {"type": "string", "default": f"{PLACEHOLDER}-{name}", "sensitive": True, "ephemeral": True,
+                   "description": f"offline stand-in for ephemeral.{EPHEMERAL_PASSWORD_TYPE}.{name}"}
+        for name, variable in names.items()})
+    return config, {variable: f"ephemeral.{EPHEMERAL_PASSWORD_TYPE}.{name}" for name, variable in names.items()}
+
+
+# --------------------------------------------------------------------------------------------
 # Offline checks and the override file
 # --------------------------------------------------------------------------------------------
 
@@ -780,6 +833,9 @@ def prepare_stack(stack_dir: Path, workdir: Path, mirrored_sources: Iterable[str
         left = random_references(swap.config)
         if left:
             raise OfflineConfigError(f"random_* references the swap could not rewrite: {sorted(set(left))}")
+        swap.config, ephemeral_variables = swap_ephemeral_passwords(swap.config)
+        swap.swapped += sorted(ephemeral_variables.values())
+        swap.variables.update(ephemeral_variables)
         check_data_sources(swap.config)
         mirrored = set(mirrored_sources)
         missing = [str(r) for r in provider_requirements(swap.config) if r.source not in mirrored]

@@ -405,7 +405,7 @@ def _generated(stack: dict) -> dict[str, tuple[dict, dict]]:
 
 
 @pytest.mark.parametrize("case", ["dev", "prod"])
-def test_generated_keys_are_random_references_with_the_master_key_prefix(synthesized, case):
+def test_generated_keys_come_from_ephemeral_passwords_and_never_reach_state(synthesized, case):
     _, stack = synthesized[case]
     name = synthesized["props"][case].name
     generated = _generated(stack)
@@ -415,16 +415,28 @@ def test_generated_keys_are_random_references_with_the_master_key_prefix(synthes
     assert master_secret["name"] != salt_secret["name"]
     assert master_secret["name"].startswith(f"{name}/") and salt_secret["name"].startswith(f"{name}/")
 
-    match = re.fullmatch(r"sk-(\$\{random_password\.[A-Za-z0-9_-]+\.result\})", master_version["secret_string"])
-    assert match, master_version["secret_string"]
-    master_random = ref_target(stack, match.group(1))
-    salt_random = ref_target(stack, salt_version["secret_string"])
+    master_random = _ephemeral_password(stack, master_version["secret_string_wo"], prefix="sk-")
+    salt_random = _ephemeral_password(stack, salt_version["secret_string_wo"], prefix="")
     assert master_random is not salt_random
     for random in (master_random, salt_random):
-        assert random["length"] >= 32
-        assert random["special"] is False  # "sk-" + alphanumerics
+        assert random["password_length"] >= 32
+        assert random["exclude_punctuation"] is True  # "sk-" + alphanumerics
+        assert random["require_each_included_type"] is True
     for version in (master_version, salt_version):
-        assert version["lifecycle"]["ignore_changes"] == ["secret_string"]
+        # Nothing generated may be persisted: no secret_string, only the write-only argument,
+        # whose fixed version means it is written once (the salt key must never change).
+        assert "secret_string" not in version
+        assert version["secret_string_wo_version"] == 1
+
+
+def _ephemeral_password(stack: dict, value: str, *, prefix: str) -> dict:
+    """The ephemeral random-password block a write-only value comes from (through its local)."""
+    match = re.fullmatch(re.escape(prefix) + r"\$\{local\.([A-Za-z0-9_-]+)\}", value)
+    assert match, value
+    local = stack["locals"][match.group(1)]
+    found = re.fullmatch(r"\$\{ephemeral\.aws_secretsmanager_random_password\.([A-Za-z0-9_-]+)\.random_password\}", local)
+    assert found, local
+    return stack["ephemeral"]["aws_secretsmanager_random_password"][found.group(1)]
 
 
 def test_salt_key_is_protected_only_when_asked(synthesized):
@@ -441,8 +453,8 @@ def test_salt_key_is_protected_only_when_asked(synthesized):
 
 def test_supplied_keys_are_injected_without_generating_anything(synthesized):
     _, stack = synthesized["supplied"]
-    assert resources(stack, "random_password") == {}
     assert resources(stack, "aws_secretsmanager_secret") == {}
+    assert "ephemeral" not in stack
     assert _secrets(stack) == {"LITELLM_MASTER_KEY": MASTER_SECRET, "LITELLM_SALT_KEY": SALT_SECRET}
     assert _output(stack, "master_key_secret_arn") == "absent"
     assert _output(stack, "salt_key_secret_arn") == "absent"
