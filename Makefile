@@ -83,7 +83,9 @@ deploy-bootstrap: install
 
 deploy: install
 	@if grep -qs '000000000000' environments/$(ENV).toml; then \
-	  echo "environments/$(ENV).toml still holds an all-zero placeholder (account id / certificate ARN): replace it before deploying" >&2; exit 1; fi
+	  echo "environments/$(ENV).toml still holds an all-zero placeholder (account id / certificate ARN / image digest): replace it before deploying" >&2; exit 1; fi
+	@if grep -qs '^alarm_email *= *".*@example\.com"' environments/$(ENV).toml; then \
+	  echo "environments/$(ENV).toml still sends alarms to an example.com placeholder: set alarm_email before deploying" >&2; exit 1; fi
 	$(CDKTF) deploy $(ENV) $(CDKTF_ARGS)
 
 destroy: install

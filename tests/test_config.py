@@ -162,7 +162,17 @@ BAD_ENVIRONMENTS = {
     "missing config file": ({"litellm_config_file": "config/litellm.yaml"}, "litellm_config_file", "does not exist"),
     "config file outside repo": ({"litellm_config_file": "../secrets.yaml"}, "litellm_config_file", "inside the repository"),
     "bad alarm email": ({"alarm_email": "oncall"}, "alarm_email", "not an email address"),
-    "prod without https": ({"environment": "prod"}, "alb_https_certificate_arn", "production environment needs HTTPS"),
+    "prod without https": ({"environment": "prod", "alb_allow_http_only": DELETE}, "alb_https_certificate_arn", "internet-facing load balancer needs HTTPS"),
+    # Plain HTTP is an explicit opt-in in every environment, not only prod*.
+    "dev without https": ({"alb_allow_http_only": DELETE}, "alb_https_certificate_arn", "internet-facing load balancer needs HTTPS"),
+    "prod-like image by tag": ({"litellm_container_image": "ghcr.io/berriai/litellm:main-stable"}, "litellm_container_image", "pin the image by digest"),
+    "prod-like short digest": ({"litellm_container_image": "ghcr.io/berriai/litellm@sha256:abc"}, "litellm_container_image", "pin the image by digest"),
+    "prod-like alarms to nobody": ({"alarm_destination_waived": DELETE}, "alarm_email", "needs alarms_enabled = true and an alarm_email"),
+    "prod-like alarms enabled, no email": ({"alarm_destination_waived": DELETE, "alarms_enabled": True}, "alarm_email", "alarm_email"),
+    "bad admin cidr": ({"litellm_admin_cidrs": ["10.0.0.1/8"]}, "litellm_admin_cidrs", "not a valid IPv4 CIDR"),
+    "bad waf count rule": ({"waf_enabled": True, "waf_count_only_rules": ["SizeRestrictions_BODY"]}, "waf_count_only_rules", "always counted"),
+    "waf logging without waf": ({"waf_logging_enabled": True}, "waf_logging_enabled", "needs waf_enabled"),
+    "bad waf log retention": ({"waf_log_retention_days": 8}, "waf_log_retention_days", "retention period"),
 }
 
 
@@ -248,3 +258,17 @@ def test_fargate_table_matches_aws_limits():
     assert FARGATE_MEMORY_BY_CPU[4096][-1] == 30720
     assert FARGATE_MEMORY_BY_CPU[8192][:2] == (16384, 20480)
     assert FARGATE_MEMORY_BY_CPU[16384][-1] == 122880
+
+
+def test_http_opt_in_and_prod_rules_only_where_they_apply(tmp_path):
+    # An internal ALB is not internet-facing: no opt-in needed for plain HTTP.
+    internal = load_one(tmp_path / "a", {"alb_allow_http_only": DELETE, "alb_internal": True})
+    assert internal.alb_allow_http_only is False
+    # Not production-like: a tag and no alarm recipient are the user's call.
+    dev = load_one(tmp_path / "b", {"rds_deletion_protection": False, "alarm_destination_waived": DELETE,
+                                    "litellm_container_image": "ghcr.io/berriai/litellm:main-stable"})
+    assert not dev.production_like
+    pinned = load_one(tmp_path / "c", {"alarm_destination_waived": DELETE, "alarms_enabled": True,
+                                       "alarm_email": "oncall@example.com"})
+    assert pinned.production_like and pinned.litellm_container_image.endswith("ab" * 32)
+    assert pinned.litellm_admin_cidrs is None
