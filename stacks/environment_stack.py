@@ -174,6 +174,11 @@ class EnvironmentStack(TerraformStack):
                 access_logs_enabled=env.alb_access_logs_enabled,
                 waf_enabled=env.waf_enabled,
                 waf_rate_limit_per_5_minutes=env.waf_rate_limit_per_5_minutes,
+                waf_count_only_rules=env.waf_count_only_rules,
+                waf_logging_enabled=env.waf_logging_enabled,
+                waf_log_retention_days=env.waf_log_retention_days,
+                # None: the security group's alb_ingress_cidrs already decide who reaches them.
+                admin_cidrs=env.litellm_admin_cidrs,
             ),
         )
         alb, database, cache = self.load_balancer, self.database, self.cache
