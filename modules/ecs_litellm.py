@@ -220,6 +220,10 @@ class LiteLLMServiceProps:
     enable_execute_command: bool = False
     target_group_arn: str
     alb_security_group_id: str
+    trusted_proxy_cidrs: tuple[str, ...]
+    """Where the ALB's nodes live (its subnets' CIDRs): the only peers whose X-Forwarded-For /
+    -Proto uvicorn believes (``FORWARDED_ALLOW_IPS``). "*" would let any client choose the IP
+    LiteLLM sees (``allowed_ips``, logs, rate limits) by sending the header itself."""
     additional_security_group_ids: tuple[str, ...] = ()
     health_check_grace_period_seconds: int = 300
     stop_timeout: int = 120
@@ -247,6 +251,8 @@ class LiteLLMServiceProps:
 
         if not self.subnet_ids:
             fail("give the private subnet_ids")
+        if not self.trusted_proxy_cidrs or "*" in self.trusted_proxy_cidrs:
+            fail("trusted_proxy_cidrs: give the load balancer's subnet CIDRs (never '*')")
         if not 1 <= self.port <= 65535:
             fail(f"port {self.port} is not a TCP port")
         if self.cpu < 256 or self.memory < 512:
@@ -498,8 +504,9 @@ class LiteLLMService(Construct):
             "REDIS_SSL": "true",  # ElastiCache with in-transit encryption
             # Above the ALB's idle timeout, or the ALB reuses connections uvicorn has closed (502s).
             "KEEPALIVE_TIMEOUT": str(props.idle_timeout + 5),
-            # Only the ALB can reach the tasks, so its X-Forwarded-* headers are trusted.
-            "FORWARDED_ALLOW_IPS": "*",
+            # Trust X-Forwarded-* only from the ALB's subnets: the ALB appends the real client
+            # address, and uvicorn then takes the right-most untrusted entry, not the client's own.
+            "FORWARDED_ALLOW_IPS": ",".join(props.trusted_proxy_cidrs),
         }
 
     def _container_definition(

@@ -223,6 +223,7 @@ class EnvironmentStack(TerraformStack):
                 enable_execute_command=env.litellm_enable_execute_command,
                 target_group_arn=alb.target_group_arn,
                 alb_security_group_id=alb.security_group_id,
+                trusted_proxy_cidrs=tuple(env.private_subnet_cidrs if env.alb_internal else env.public_subnet_cidrs),
                 additional_security_group_ids=env.additional_service_security_group_ids,
                 idle_timeout=env.alb_idle_timeout,
                 autoscaling_enabled=env.litellm_autoscaling_enabled,

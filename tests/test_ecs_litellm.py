@@ -43,6 +43,9 @@ EXPOSED = ("cluster_name", "cluster_arn", "service_name", "service_arn", "securi
 OPTIONAL = ("ecr_repository_url", "config_bucket_name", "master_key_secret_arn", "salt_key_secret_arn")
 
 
+ALB_SUBNET_CIDRS = ("10.20.0.0/24", "10.20.1.0/24")
+
+
 def _props(**overrides) -> LiteLLMServiceProps:
     base = dict(
         name="unit-test",
@@ -59,6 +62,7 @@ def _props(**overrides) -> LiteLLMServiceProps:
         log_retention_days=14,
         target_group_arn=TARGET_GROUP,
         alb_security_group_id=ALB_SG,
+        trusted_proxy_cidrs=ALB_SUBNET_CIDRS,
     )
     base.update(overrides)
     return LiteLLMServiceProps(**base)
@@ -311,7 +315,7 @@ def test_production_defaults_and_stack_environment_are_merged(synthesized, case)
     assert environment["LITELLM_MODE"] == "PRODUCTION"
     assert environment["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert environment["REDIS_SSL"] == "true"
-    assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    assert environment["FORWARDED_ALLOW_IPS"] == ",".join(ALB_SUBNET_CIDRS)
     for key, value in synthesized["props"][case].environment.items():
         assert environment[key] == value
 
@@ -761,3 +765,12 @@ def test_secret_base_arn():
         secret_base_arn(f"{DB_SECRET}:password")  # a json key needs all three suffix fields
     with pytest.raises(ValueError):
         secret_base_arn("unit/db")
+
+
+def test_forwarded_headers_are_trusted_only_from_the_alb_subnets(synthesized):
+    _, stack = synthesized["dev"]
+    # "*" would let any client pick the address LiteLLM sees (allowed_ips, logs) via X-Forwarded-For.
+    assert _environment(stack)["FORWARDED_ALLOW_IPS"] == "10.20.0.0/24,10.20.1.0/24"
+    for bad in ((), ("*",)):
+        with pytest.raises(ValueError, match="trusted_proxy_cidrs"):
+            _props(trusted_proxy_cidrs=bad)

@@ -211,6 +211,14 @@ def test_container_gets_datastores_as_env_and_secrets(stack_json, name):
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
+def test_forwarded_headers_are_trusted_only_from_the_alb_subnets(stack_json, project, name):
+    env = {item["name"]: item["value"] for item in _container(stack_json(name))["environment"]}
+    config = project.environment(name)
+    subnets = config.private_subnet_cidrs if config.alb_internal else config.public_subnet_cidrs
+    assert env["FORWARDED_ALLOW_IPS"].split(",") == list(subnets)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
 def test_execution_role_may_read_every_injected_secret(stack_json, name):
     stack = stack_json(name)
     readable = set()
