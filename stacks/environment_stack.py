@@ -365,6 +365,7 @@ class EnvironmentStack(TerraformStack):
             "alarm_topic_arn": self.alarms.topic_arn if self.alarms else None,
             "litellm_manual_control_api_url": self.manual_control.api_url if self.manual_control else None,
             "backend_db_bastion_instance_id": self.bastion.instance_id if self.bastion else None,
+            "backend_db_bastion_tunnel_policy_arn": self.bastion.tunnel_policy_arn if self.bastion else None,
             "litellm_manual_control_invoke_policy": (
                 self.manual_control.invoke_policy_json if self.manual_control else None),
         }

@@ -308,6 +308,8 @@ def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
 def test_bastion_reaches_both_databases_in_dev(stack_json):
     dev = stack_json("dev")
     assert "backend_db_bastion_instance_id" in dev["output"]
+    # Operators attach it to open tunnels (port forwarding only, no shell).
+    assert "backend_db_bastion_tunnel_policy_arn" in dev["output"]
     (instance,) = resources(dev, "aws_instance").values()
     assert instance["metadata_options"]["http_tokens"] == "required"
     assert instance["associate_public_ip_address"] is False
