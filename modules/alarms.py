@@ -182,15 +182,18 @@ class Alarms(Construct):
                         type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"],
                     )],
                 ),
-                # As the SNS guide documents it, without conditions: the topic policy is the gate
-                # (it pins account and alarm names), and a condition key the KMS request turns out
-                # not to carry would drop every notification without an error anywhere.
+                # CloudWatch's KMS requests carry aws:SourceAccount (unlike EventBridge's, which
+                # is why the SNS guide's generic example has no condition): alarms of another
+                # account cannot use the key through CloudWatch (confused deputy).
                 DataAwsIamPolicyDocumentStatement(
                     sid="CloudWatchAlarmsPublishToEncryptedTopic",
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                         type="Service", identifiers=[CLOUDWATCH_SERVICE],
+                    )],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="aws:SourceAccount", values=[account],
                     )],
                 ),
             ],

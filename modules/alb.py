@@ -32,6 +32,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
@@ -309,6 +310,8 @@ class LoadBalancer(Construct):
             tags={"Name": props.lb_name},
         )
         self.security_group_id: str = security_group.id
+        # The account, for the log bucket's confused-deputy condition, without an STS data source.
+        self._account: str = security_group.owner_id
         for cidr in props.ingress_cidrs:
             for port in self._listener_ports():
                 VpcSecurityGroupIngressRule(
@@ -533,9 +536,12 @@ class LoadBalancer(Construct):
                     sid="AllowElbLogDelivery",
                     effect="Allow",
                     actions=["s3:PutObject"],
-                    # ELB writes under AWSLogs/<account-id>/; the account is not known at synth
-                    # time without an STS call, and the bucket holds nothing but these logs.
-                    resources=[f"{bucket.arn}/AWSLogs/*"],
+                    # ELB writes under AWSLogs/<account-id>/: naming our account (the security
+                    # group's owner, no STS call) keeps other accounts' load balancers from
+                    # delivering here (confused deputy). That is the AWS-documented form for this
+                    # principal; an aws:SourceAccount condition, which the ELB guide never shows,
+                    # would risk silently losing every log if the delivery does not carry it.
+                    resources=[f"{bucket.arn}/AWSLogs/{self._account}/*"],
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                         type="Service",
                         identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"],

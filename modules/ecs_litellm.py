@@ -337,6 +337,8 @@ class LiteLLMService(Construct):
             tags={"Name": f"{name}-litellm"},
         )
         self.security_group_id: str = security_group.id
+        # The account, for confused-deputy conditions, without an STS data source.
+        self._account: str = security_group.owner_id
         self.allow_from("alb-ingress", props.alb_security_group_id, "From the ALB")
         # LLM provider APIs, ECR, Secrets Manager, S3 (config, image layers), Prisma engines.
         VpcSecurityGroupEgressRule(
@@ -771,6 +773,10 @@ class LiteLLMService(Construct):
                 actions=["sts:AssumeRole"],
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["ecs-tasks.amazonaws.com"],
+                )],
+                # Confused-deputy guard: only ECS acting for this account.
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[self._account],
                 )],
             )],
         )

@@ -64,13 +64,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, Token
+from cdktf import AssetType, Fn, TerraformAsset, Token
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -192,6 +193,12 @@ class RotationRedeploy(Construct):
                 actions=["sts:AssumeRole"],
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["lambda.amazonaws.com"],
+                )],
+                # Confused-deputy guard: only Lambda acting for this account (the account is
+                # field 4 of the log group's ARN; no data source needed).
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount",
+                    values=[Fn.element(Fn.split(":", log_group.arn), 4)],
                 )],
             )],
         )

@@ -327,6 +327,11 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(synthesized, case):
     cloudwatch = [s for s in statements if s["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]]
     assert len(cloudwatch) == 1
     assert sorted(cloudwatch[0]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # Only CloudWatch acting for this account (the key's own account) may use the key.
+    (condition,) = cloudwatch[0]["condition"]
+    assert (condition["test"], condition["variable"]) == ("StringEquals", "aws:SourceAccount")
+    (account,) = condition["values"]
+    assert re.fullmatch(r"\$\{element\(split\(\":\", aws_kms_key\.[\w-]+\.arn\), 4\)\}", account), account
     # The account root keeps administering the key, or nobody could ever change it again.
     root = [s for s in statements if s["principals"][0]["type"] == "AWS"]
     assert len(root) == 1 and root[0]["actions"] == ["kms:*"]

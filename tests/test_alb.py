@@ -401,7 +401,12 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(synt
         "type": "Service", "identifiers": ["logdelivery.elasticloadbalancing.amazonaws.com"],
     }]
     (resource,) = deliver["resources"]
-    assert resource.startswith("${aws_s3_bucket.") and resource.endswith(".arn}/AWSLogs/*")
+    # Only our account's prefix (the ALB security group's owner): other accounts' load
+    # balancers cannot deliver into this bucket (confused deputy).
+    bucket_ref, account_ref = re.fullmatch(r"(\$\{aws_s3_bucket\.[\w-]+\.arn\})/AWSLogs/(\$\{[^}]+\})/\*", resource).groups()
+    assert account_ref.endswith(".owner_id}")
+    assert ref_target(stack, account_ref) is next(
+        g for g in resources(stack, "aws_security_group").values() if g["name"] == "unit-prod-alb")
     tls = statements["DenyInsecureTransport"]
     assert tls["effect"] == "Deny" and tls["actions"] == ["s3:*"]
     assert tls["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]

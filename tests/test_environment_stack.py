@@ -340,3 +340,30 @@ def ref_target_name(stack, config):
             if candidate is config:
                 return name
     raise KeyError("not found")
+
+
+# EC2 passes no aws:SourceAccount when an instance profile's role is assumed; an instance
+# profile cannot be used from another account anyway.
+_NO_SOURCE_ACCOUNT = {"ec2.amazonaws.com"}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_service_trust_policy_pins_our_account(stack_json, name):
+    """Confused deputy: a service may assume our roles only when acting for this account."""
+    stack = stack_json(name)
+    documents = data_sources(stack, "aws_iam_policy_document")
+    checked = set()
+    for role in resources(stack, "aws_iam_role").values():
+        document = documents[role["assume_role_policy"].split(".")[2]]
+        for statement in document["statement"]:
+            services = {i for p in statement.get("principals", []) if p["type"] == "Service" for i in p["identifiers"]}
+            if not services or services <= _NO_SOURCE_ACCOUNT:
+                continue
+            conditions = {c["variable"]: c for c in statement.get("condition", [])}
+            assert "aws:SourceAccount" in conditions, (role["name"], services)
+            assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
+            checked |= services
+    expected = {"ecs-tasks.amazonaws.com", "lambda.amazonaws.com"}
+    if name == "prod":
+        expected.add("vpc-flow-logs.amazonaws.com")
+    assert expected <= checked
