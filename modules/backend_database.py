@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_random.id import Id as RandomId
 
 from core.ephemeral import ephemeral_random_password, exclude_punctuation_except
 from core.security_group_rules import admit, reach
@@ -151,6 +152,10 @@ class BackendDatabase(Construct):
             exclude_characters=exclude_punctuation_except(PASSWORD_SPECIAL_CHARACTERS),
         )
 
+        # A new suffix per created instance, so a second destroy never collides with the first
+        # one's snapshot.
+        snapshot_suffix = None if props.skip_final_snapshot else RandomId(self, "final-snapshot-suffix", byte_length=4)
+
         instance = DbInstance(
             self, "instance",
             identifier=identifier,
@@ -176,7 +181,8 @@ class BackendDatabase(Construct):
             copy_tags_to_snapshot=True,
             deletion_protection=props.deletion_protection,
             skip_final_snapshot=props.skip_final_snapshot,
-            final_snapshot_identifier=None if props.skip_final_snapshot else f"{identifier}-final",
+            final_snapshot_identifier=(
+                None if snapshot_suffix is None else f"{identifier}-final-{snapshot_suffix.hex}"),
             tags={"Name": identifier},
         )
         self.address: str = instance.address

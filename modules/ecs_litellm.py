@@ -242,6 +242,9 @@ class LiteLLMServiceProps:
     adds request-count target tracking when set."""
     ecr_repository_enabled: bool = True
     """Create a private ECR repository for your own LiteLLM image (and let the tasks pull it)."""
+    ecr_force_delete: bool = False
+    """Let ``destroy`` delete the repository with its images (otherwise it fails once one was
+    pushed). For disposable environments only."""
     config_file: str | None = None
     """Absolute path of a LiteLLM ``config.yaml`` to upload and load at start."""
 
@@ -596,6 +599,7 @@ class LiteLLMService(Construct):
             name=name,
             # A tag always means the same image, so a task definition never changes under us.
             image_tag_mutability="IMMUTABLE",
+            force_delete=self.props.ecr_force_delete or None,
             image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="AES256")],
             tags={"Name": name},

@@ -44,6 +44,7 @@ from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetG
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_random.id import Id as RandomId
 from cdktf_cdktf_provider_random.password import Password
 
 from core.security_group_rules import admit
@@ -138,6 +139,9 @@ class ElasticacheRedisProps:
     secret_recovery_window_days: int = 7
     """Of the generated token's secret: 0 deletes it at once on destroy; otherwise 7-30."""
     port: int = 6379
+    final_snapshot: bool = False
+    """Take a snapshot when the replication group is deleted (named with a suffix that is new
+    for every created group, so a second destroy never collides with the first one's)."""
 
     def __post_init__(self) -> None:
         versions = PARAMETER_GROUP_FAMILIES.get(self.engine)
@@ -254,6 +258,7 @@ class ElasticacheRedis(Construct):
         self.auth_token_secret_arn: str = secret_arn
         self.secret_read_arns: tuple[str, ...] = (secret_arn,)
 
+        snapshot_suffix = RandomId(self, "final-snapshot-suffix", byte_length=4) if props.final_snapshot else None
         replication_group = ElasticacheReplicationGroup(
             self, "replication-group",
             replication_group_id=group_id,
@@ -281,6 +286,8 @@ class ElasticacheRedis(Construct):
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=props.snapshot_retention_limit,
             snapshot_window=props.snapshot_window,
+            final_snapshot_identifier=(
+                None if snapshot_suffix is None else f"{group_id}-final-{snapshot_suffix.hex}"),
             maintenance_window=props.maintenance_window,
             apply_immediately=props.apply_immediately,
             log_delivery_configuration=[ElasticacheReplicationGroupLogDeliveryConfiguration(

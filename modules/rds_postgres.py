@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_random.id import Id as RandomId
 
 from core.security_group_rules import admit
 
@@ -232,6 +233,10 @@ class RdsPostgres(Construct):
             for log in LOG_EXPORTS
         ]
 
+        # A new suffix per created instance: a fixed name would make the second destroy of a
+        # re-created instance fail on the first one's snapshot. Not secret, so state may hold it.
+        snapshot_suffix = None if props.skip_final_snapshot else RandomId(self, "final-snapshot-suffix", byte_length=4)
+
         pi = props.performance_insights_enabled
         instance = DbInstance(
             self, "instance",
@@ -267,9 +272,9 @@ class RdsPostgres(Construct):
             copy_tags_to_snapshot=True,
             deletion_protection=props.deletion_protection,
             skip_final_snapshot=props.skip_final_snapshot,
-            # Without it RDS refuses to delete an instance that keeps a final snapshot. Fixed, so a
-            # second destroy of a re-created instance needs the old snapshot removed first.
-            final_snapshot_identifier=None if props.skip_final_snapshot else f"{identifier}-final",
+            # Without it RDS refuses to delete an instance that keeps a final snapshot.
+            final_snapshot_identifier=(
+                None if snapshot_suffix is None else f"{identifier}-final-{snapshot_suffix.hex}"),
             apply_immediately=props.apply_immediately,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=pi,

@@ -130,6 +130,8 @@ class EnvironmentStack(TerraformStack):
                 maintenance_window=env.redis_maintenance_window,
                 apply_immediately=env.redis_apply_immediately,
                 auth_token_secret_arn=env.redis_auth_token_secret_arn,
+                # Production keeps the cache's contents on destroy; dev tears down cleanly.
+                final_snapshot=env.production_like,
             ),
         )
         self.backend_database: BackendDatabase | None = None
@@ -233,6 +235,8 @@ class EnvironmentStack(TerraformStack):
                 autoscaling_requests_per_target=env.litellm_autoscaling_requests_per_target,
                 alb_request_count_resource_label=alb.request_count_resource_label,
                 ecr_repository_enabled=env.ecr_repository_enabled,
+                # Dev must tear down even after images were pushed; production keeps them.
+                ecr_force_delete=not env.production_like,
                 config_file=env.litellm_config_file,
             ),
         )

@@ -117,7 +117,11 @@ def test_durable_props_are_applied(synthesized):
     assert instance["backup_retention_period"] == 14
     assert instance["deletion_protection"] is True
     assert instance["skip_final_snapshot"] is False
-    assert instance["final_snapshot_identifier"] == "unit-prod-backend-postgres-final"
+    # A suffix new for every created instance: a fixed name blocks the second destroy.
+    suffix = re.fullmatch(r"unit-prod-backend-postgres-final-(\$\{random_id\.[\w-]+\.hex\})",
+                          instance["final_snapshot_identifier"])
+    assert suffix, instance["final_snapshot_identifier"]
+    assert ref_target(stack, suffix.group(1))["byte_length"] == 4
     assert instance["port"] == 5433
     assert _one(stack, "aws_secretsmanager_secret")["recovery_window_in_days"] == 30
 

@@ -367,3 +367,19 @@ def test_every_service_trust_policy_pins_our_account(stack_json, name):
     if name == "prod":
         expected.add("vpc-flow-logs.amazonaws.com")
     assert expected <= checked
+
+
+def test_dev_tears_down_cleanly_and_prod_keeps_its_data(stack_json):
+    dev, prod = stack_json("dev"), stack_json("prod")
+    # An ECR repository holding an image refuses deletion unless force_delete.
+    (dev_repository,) = resources(dev, "aws_ecr_repository").values()
+    (prod_repository,) = resources(prod, "aws_ecr_repository").values()
+    assert dev_repository["force_delete"] is True
+    assert "force_delete" not in prod_repository
+    (dev_cache,) = resources(dev, "aws_elasticache_replication_group").values()
+    (prod_cache,) = resources(prod, "aws_elasticache_replication_group").values()
+    assert "final_snapshot_identifier" not in dev_cache
+    # Unique per created group (a random suffix), so a second destroy never collides.
+    assert prod_cache["final_snapshot_identifier"].startswith(f"{prod_cache['replication_group_id']}-final-${{random_id.")
+    (prod_db,) = [i for i in resources(prod, "aws_db_instance").values() if not i["skip_final_snapshot"]]
+    assert "-final-${random_id." in prod_db["final_snapshot_identifier"]

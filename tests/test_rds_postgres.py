@@ -10,6 +10,7 @@ import pytest
 from cdktf import Testing, TerraformOutput, TerraformStack, TerraformVariable
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_random.provider import RandomProvider
 
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 from tests.helpers import ref, ref_target, resources
@@ -79,6 +80,7 @@ def synthesized() -> dict[str, tuple[str, dict]]:
     for case in ("dev", "prod"):
         stack = TerraformStack(app, f"rds-{case}")
         AwsProvider(stack, "aws", region="eu-west-1")
+        RandomProvider(stack, "random")
         _build(stack, case)
         text = Testing.synth(stack)
         out[case] = (text, json.loads(text))
@@ -150,7 +152,12 @@ def test_final_snapshot_identifier_is_present_exactly_when_a_snapshot_is_kept(sy
     assert "final_snapshot_identifier" not in dev
     prod = _instance(synthesized["prod"][1])
     assert prod["skip_final_snapshot"] is False
-    assert prod["final_snapshot_identifier"] == f"{IDENTIFIER}-final"
+    # A suffix new for every created instance: a fixed name blocks the second destroy.
+    suffix = re.fullmatch(re.escape(f"{IDENTIFIER}-final-") + r"(\$\{random_id\.[\w-]+\.hex\})",
+                          prod["final_snapshot_identifier"])
+    assert suffix, prod["final_snapshot_identifier"]
+    assert ref_target(synthesized["prod"][1], suffix.group(1))["byte_length"] == 4
+    assert "random_id" not in synthesized["dev"][1].get("resource", {})
 
 
 def test_dev_and_prod_differ_where_configured(synthesized):
