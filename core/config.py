@@ -268,6 +268,9 @@ class EnvironmentConfig:
     )
     waf_logging_enabled: bool = field(default=False, metadata=_doc("Log blocked and counted WAF requests to CloudWatch (aws-waf-logs-<prefix>-<env>)."))
     waf_log_retention_days: int = field(default=30, metadata=_doc("Retention of the WAF log group."))
+    operational_log_retention_days: int = field(
+        default=30, metadata=_doc("Retention of the databases', cache's and rotation function's log groups."),
+    )
     # Operations (modules/manual_control, modules/bastion).
     litellm_manual_control_enabled: bool = field(
         default=False, metadata=_doc("IAM-authenticated API that boosts the service for a fixed window (seed name).")
@@ -823,9 +826,10 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
             bad("waf_count_only_rules", f"{rule!r} is not a rule name of AWSManagedRulesCommonRuleSet (SizeRestrictions_BODY is always counted)")
     if values.get("waf_logging_enabled") and not values.get("waf_enabled"):
         bad("waf_logging_enabled", "needs waf_enabled = true")
-    waf_retention = values.get("waf_log_retention_days")
-    if waf_retention is not None and waf_retention not in LOG_RETENTION_DAYS:
-        bad("waf_log_retention_days", f"{waf_retention} is not a CloudWatch Logs retention period")
+    for key in ("waf_log_retention_days", "operational_log_retention_days"):
+        retention = values.get(key)
+        if retention is not None and retention not in LOG_RETENTION_DAYS:
+            bad(key, f"{retention} is not a CloudWatch Logs retention period")
     idle = values.get("alb_idle_timeout")
     if idle is not None and not 60 <= idle <= 4000:
         bad("alb_idle_timeout", f"{idle} must be between 60 and 4000 seconds (streamed responses need well over 60)")

@@ -197,6 +197,8 @@ class LoadBalancerProps:
     waf_logging_enabled: bool = False
     """Log blocked and counted requests to CloudWatch (``aws-waf-logs-<name>``), keys redacted."""
     waf_log_retention_days: int = 30
+    waf_log_kms_key_arn: str | None = None
+    """Customer-managed KMS key of the WAF log group."""
     admin_cidrs: tuple[str, ...] | None = None
     """Only these CIDRs reach LiteLLM's admin paths (``ADMIN_PATH_PATTERNS``); everyone else gets
     403 from the ALB. ``()`` closes them to everybody; None leaves them open like any path."""
@@ -630,6 +632,7 @@ class LoadBalancer(Construct):
                 self, "waf-log-group",
                 name=f"aws-waf-logs-{name}",
                 retention_in_days=props.waf_log_retention_days,
+                kms_key_id=props.waf_log_kms_key_arn,
             )
             keep = [
                 Wafv2WebAclLoggingConfigurationLoggingFilterFilter(

@@ -213,6 +213,8 @@ class LiteLLMServiceProps:
     unreadable). Turn on for environments holding real data."""
     secret_recovery_window_days: int = 7
     """For the generated secrets: 0 deletes at once on destroy (the name is free again), else 7-30."""
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key for the log group and the generated keys' secrets (the execution role may decrypt with it through Secrets Manager); None keeps the AWS-managed encryption."""
     kms_key_arns: tuple[str, ...] = ()
     """Customer-managed KMS keys protecting the ``secrets``; the execution role may decrypt with
     them only through Secrets Manager / SSM."""
@@ -377,6 +379,7 @@ class LiteLLMService(Construct):
             self, "log-group",
             name=f"/ecs/{name}/litellm",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": f"/ecs/{name}/litellm"},
         )
         self.log_group_name: str = log_group.name
@@ -578,6 +581,7 @@ class LiteLLMService(Construct):
                 if salt else "LiteLLM master (admin) key"
             ),
             recovery_window_in_days=props.secret_recovery_window_days,
+            kms_key_id=props.kms_key_arn,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
             tags={"Name": secret_name},
         )
@@ -730,14 +734,15 @@ class LiteLLMService(Construct):
                 sid="ReadParameters", actions=["ssm:GetParameters"],
                 resources=parameter_arns,
             ))
-        if props.kms_key_arns:
+        decrypt_keys = [*props.kms_key_arns, *([props.kms_key_arn] if props.kms_key_arn else [])]
+        if decrypt_keys:
             services = [f"secretsmanager.{props.region}.amazonaws.com"]
             if parameter_arns:
                 services.append(f"ssm.{props.region}.amazonaws.com")
             statements.append(DataAwsIamPolicyDocumentStatement(
                 sid="DecryptSecrets",
                 actions=["kms:Decrypt"],
-                resources=list(props.kms_key_arns),
+                resources=decrypt_keys,
                 condition=[DataAwsIamPolicyDocumentStatementCondition(
                     test="StringEquals", variable="kms:ViaService", values=services,
                 )],

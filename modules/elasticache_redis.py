@@ -139,6 +139,8 @@ class ElasticacheRedisProps:
     secret_recovery_window_days: int = 7
     """Of the generated token's secret: 0 deletes it at once on destroy; otherwise 7-30."""
     port: int = 6379
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key for data at rest, the slow log and the generated token's secret; None keeps the AWS-managed encryption."""
     final_snapshot: bool = False
     """Take a snapshot when the replication group is deleted (named with a suffix that is new
     for every created group, so a second destroy never collides with the first one's)."""
@@ -250,6 +252,7 @@ class ElasticacheRedis(Construct):
             self, "slow-log-group",
             name=f"/aws/elasticache/{group_id}/slow-log",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": f"{group_id}-slow-log"},
         )
         self.log_group_name: str = slow_log.name
@@ -277,6 +280,7 @@ class ElasticacheRedis(Construct):
             parameter_group_name=parameter_group.name,
             # A string in this provider version ("true"/"false"), as is auto_minor_version_upgrade.
             at_rest_encryption_enabled="true",
+            kms_key_id=props.kms_key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=auth_token,
@@ -326,6 +330,7 @@ class ElasticacheRedis(Construct):
             name=secret_name,
             description=f"AUTH token of ElastiCache {replication_group_id(props.name)} (plain string)",
             recovery_window_in_days=props.secret_recovery_window_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": secret_name},
         )
         SecretsmanagerSecretVersion(

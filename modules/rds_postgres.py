@@ -122,6 +122,8 @@ class RdsPostgresProps:
     slow_query_threshold_ms: int = 1000
     """``log_min_duration_statement``: statements slower than this are logged (-1 turns it off)."""
     log_retention_days: int = 30
+    log_kms_key_arn: str | None = None
+    """Customer-managed KMS key of the exported log groups (storage keeps ``kms_key_id``)."""
     """Retention of the exported ``postgresql`` and ``upgrade`` CloudWatch log groups."""
     secret_recovery_window_days: int = 7
     """For the secret created when the password is supplied: 0 deletes it at once on destroy
@@ -229,6 +231,7 @@ class RdsPostgres(Construct):
                 self, f"log-group-{log}",
                 name=f"/aws/rds/instance/{identifier}/{log}",
                 retention_in_days=props.log_retention_days,
+                kms_key_id=props.log_kms_key_arn,
             )
             for log in LOG_EXPORTS
         ]

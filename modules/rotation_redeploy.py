@@ -76,7 +76,11 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+)
 
 from core.event_rules import rule_invoking
 
@@ -134,6 +138,11 @@ class RotationRedeployProps:
     the RDS module's ``credentials_secret_arn``; not a ``valueFrom`` with a ``:<json-key>::``
     suffix. See the module documentation for why the Redis AUTH token does not belong here."""
     log_retention_days: int = 30
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key of the log group and the function's environment variables (the
+    function's role may decrypt with it); None keeps the AWS-managed encryption."""
+    tracing: bool = False
+    """X-Ray active tracing of the function (its role may write trace segments)."""
     lambda_source_dir: str = DEFAULT_LAMBDA_SOURCE_DIR
     """Folder zipped into the function's package (it must hold ``handler.py``)."""
 
@@ -184,6 +193,7 @@ class RotationRedeploy(Construct):
             self, "function-log-group",
             name=f"/aws/lambda/{function_name}",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         self.log_group_name: str = log_group.name
 
@@ -224,6 +234,22 @@ class RotationRedeploy(Construct):
                     actions=["ecs:UpdateService"],
                     resources=[props.service_arn],
                 ),
+                *([DataAwsIamPolicyDocumentStatement(
+                    # Lambda decrypts the environment variables with the function's own role.
+                    sid="DecryptOwnEnvironment",
+                    actions=["kms:Decrypt"],
+                    resources=[props.kms_key_arn],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="kms:ViaService",
+                        values=[f"lambda.{Fn.element(Fn.split(':', log_group.arn), 3)}.amazonaws.com"],
+                    )],
+                )] if props.kms_key_arn else []),
+                *([DataAwsIamPolicyDocumentStatement(
+                    # X-Ray defines no resource types for these actions.
+                    sid="WriteTraces",
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],
+                )] if props.tracing else []),
             ],
         )
         role_policy = IamRolePolicy(
@@ -254,6 +280,8 @@ class RotationRedeploy(Construct):
                 "CLUSTER_NAME": props.cluster_name,
                 "SERVICE_NAME": props.service_name,
             }),
+            kms_key_arn=props.kms_key_arn,
+            tracing_config=LambdaFunctionTracingConfig(mode="Active") if props.tracing else None,
             # The log group first, or the first invocation creates one that never expires; the
             # policy first, or an early event fails for want of permissions.
             depends_on=[log_group, role_policy],

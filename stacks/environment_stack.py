@@ -13,6 +13,7 @@ from modules.alarms import Alarms, AlarmsProps
 from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
 from modules.bastion import Bastion, BastionProps
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps
 from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, replication_group_id
 from modules.manual_control import ManualControl, ManualControlProps
@@ -56,6 +57,14 @@ class EnvironmentStack(TerraformStack):
             # S3 native locking (Terraform >= 1.10); cdktf's S3Backend has no typed field for it.
             self.add_override("terraform.backend.s3.use_lockfile", True)
 
+        # Production-like environments encrypt logs, generated secrets and the cache with their own
+        # key (auditable, restrictable); dev keeps the free AWS-managed encryption.
+        self.encryption_key: EncryptionKey | None = None
+        if env.production_like:
+            self.encryption_key = EncryptionKey(
+                self, "encryption-key", props=EncryptionKeyProps(name=env.resource_prefix, region=env.aws_region))
+        self.kms_key_arn: str | None = self.encryption_key.arn if self.encryption_key else None
+
         self.network = Network(
             self, "network",
             props=NetworkProps(
@@ -68,6 +77,7 @@ class EnvironmentStack(TerraformStack):
                 nat_gateway_mode=env.nat_gateway_mode,
                 flow_logs_enabled=env.vpc_flow_logs_enabled,
                 flow_logs_retention_days=env.vpc_flow_logs_retention_days,
+                flow_logs_kms_key_arn=self.kms_key_arn,
             ),
         )
         self._build_data_tier(env)
@@ -112,6 +122,8 @@ class EnvironmentStack(TerraformStack):
                 apply_immediately=env.rds_apply_immediately,
                 deletion_protection=env.rds_deletion_protection,
                 performance_insights_enabled=env.rds_performance_insights_enabled,
+                log_retention_days=env.operational_log_retention_days,
+                log_kms_key_arn=self.kms_key_arn,
             ),
         )
         self.cache = ElasticacheRedis(
@@ -132,6 +144,8 @@ class EnvironmentStack(TerraformStack):
                 auth_token_secret_arn=env.redis_auth_token_secret_arn,
                 # Production keeps the cache's contents on destroy; dev tears down cleanly.
                 final_snapshot=env.production_like,
+                log_retention_days=env.operational_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
             ),
         )
         self.backend_database: BackendDatabase | None = None
@@ -179,6 +193,7 @@ class EnvironmentStack(TerraformStack):
                 waf_count_only_rules=env.waf_count_only_rules,
                 waf_logging_enabled=env.waf_logging_enabled,
                 waf_log_retention_days=env.waf_log_retention_days,
+                waf_log_kms_key_arn=self.kms_key_arn,
                 # None: the security group's alb_ingress_cidrs already decide who reaches them.
                 admin_cidrs=env.litellm_admin_cidrs,
             ),
@@ -222,6 +237,7 @@ class EnvironmentStack(TerraformStack):
                 # Losing the salt key makes every credential stored in the database unreadable.
                 protect_secrets=env.rds_deletion_protection,
                 log_retention_days=env.litellm_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
                 enable_execute_command=env.litellm_enable_execute_command,
                 target_group_arn=alb.target_group_arn,
                 alb_security_group_id=alb.security_group_id,
@@ -287,6 +303,9 @@ class EnvironmentStack(TerraformStack):
                 service_name=self.service.service_name,
                 service_arn=self.service.service_arn,
                 secret_arns=(self.database.credentials_secret_arn,),
+                log_retention_days=env.operational_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
+                tracing=env.production_like,
             ),
         )
 

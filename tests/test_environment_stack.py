@@ -383,3 +383,26 @@ def test_dev_tears_down_cleanly_and_prod_keeps_its_data(stack_json):
     assert prod_cache["final_snapshot_identifier"].startswith(f"{prod_cache['replication_group_id']}-final-${{random_id.")
     (prod_db,) = [i for i in resources(prod, "aws_db_instance").values() if not i["skip_final_snapshot"]]
     assert "-final-${random_id." in prod_db["final_snapshot_identifier"]
+
+
+def test_production_encrypts_logs_secrets_and_cache_with_its_own_key_and_keeps_logs_a_year(stack_json):
+    prod, dev = stack_json("prod"), stack_json("dev")
+    # The environment key's ARN is built from its key policy resource (see modules/encryption_key).
+    env_key = "key/${aws_kms_key_policy.encryption-key_"
+    for group in resources(prod, "aws_cloudwatch_log_group").values():
+        assert env_key in group["kms_key_id"], group["name"]
+        assert group["retention_in_days"] >= 365, group["name"]
+    for secret in resources(prod, "aws_secretsmanager_secret").values():
+        assert env_key in secret["kms_key_id"], secret["name"]
+    (cache,) = resources(prod, "aws_elasticache_replication_group").values()
+    assert env_key in cache["kms_key_id"]
+    (function,) = resources(prod, "aws_lambda_function").values()
+    assert env_key in function["kms_key_arn"] and function["tracing_config"]["mode"] == "Active"
+    # The tasks still read their secrets: the execution role may decrypt through Secrets Manager.
+    documents = data_sources(prod, "aws_iam_policy_document").values()
+    (decrypt,) = [s for d in documents for s in d["statement"] if s.get("sid") == "DecryptSecrets"]
+    assert any(env_key in resource for resource in decrypt["resources"])
+    # Dev stays on the free AWS-managed encryption.
+    for group in resources(dev, "aws_cloudwatch_log_group").values():
+        assert "kms_key_id" not in group, group["name"]
+    assert not [s for s in resources(dev, "aws_secretsmanager_secret").values() if "kms_key_id" in s]
