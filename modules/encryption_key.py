@@ -8,7 +8,8 @@ and the cache, and rotates yearly.
 Key policy: the account root administers it (without that statement IAM policies cannot grant its
 use and the key becomes unmanageable, as in the default key policy); CloudWatch Logs may use it
 only for log groups of this account and region (``kms:EncryptionContext:aws:logs:arn``), as the
-CloudWatch Logs guide documents. Secrets Manager and ElastiCache use it on behalf of callers
+CloudWatch Logs guide documents; CloudWatch alarms may use it to publish to the encrypted alarm
+topic, for this account only (``aws:SourceAccount``). Secrets Manager and ElastiCache use it on behalf of callers
 whose IAM policies allow it (``kms:ViaService``), so those need no statement here.
 
 The account comes from the key's own ARN, so the policy is a separate ``aws_kms_key_policy``
@@ -59,7 +60,7 @@ class EncryptionKey(Construct):
         name = props.name
         key = KmsKey(
             self, "key",
-            description=f"{name}: CloudWatch log groups, generated secrets, cache",
+            description=f"{name}: CloudWatch log groups, generated secrets, cache, alarm topic",
             enable_key_rotation=True,
             deletion_window_in_days=DELETION_WINDOW_DAYS,
             tags={"Name": name},
@@ -87,6 +88,17 @@ class EncryptionKey(Construct):
                     condition=[DataAwsIamPolicyDocumentStatementCondition(
                         test="ArnLike", variable="kms:EncryptionContext:aws:logs:arn",
                         values=[f"arn:{partition}:logs:{region}:{account}:log-group:*"],
+                    )],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CloudWatchAlarmsPublishToEncryptedTopic",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
+                        type="Service", identifiers=["cloudwatch.amazonaws.com"],
+                    )],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="aws:SourceAccount", values=[account],
                     )],
                 ),
             ],

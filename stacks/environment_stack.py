@@ -347,6 +347,7 @@ class EnvironmentStack(TerraformStack):
             props=AlarmsProps(
                 name=env.resource_prefix,
                 email=env.alarm_email,
+                kms_key_arn=self.kms_key_arn,
                 alb_arn_suffix=self.load_balancer.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group_arn_suffix,
                 cluster_name=self.service.cluster_name,

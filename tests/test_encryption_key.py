@@ -35,7 +35,11 @@ def test_policy_lets_cloudwatch_logs_use_it_only_for_this_accounts_log_groups(sy
     (policy,) = resources(synthesized, "aws_kms_key_policy").values()
     name = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"]).group(1)
     statements = {s["sid"]: s for s in data_sources(synthesized, "aws_iam_policy_document")[name]["statement"]}
-    assert set(statements) == {"AccountAdministersKey", "CloudWatchLogsOfThisAccount"}
+    assert set(statements) == {"AccountAdministersKey", "CloudWatchLogsOfThisAccount",
+                               "CloudWatchAlarmsPublishToEncryptedTopic"}
+    alarms = statements["CloudWatchAlarmsPublishToEncryptedTopic"]
+    assert alarms["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    assert [c["variable"] for c in alarms["condition"]] == ["aws:SourceAccount"]
     root = statements["AccountAdministersKey"]
     assert root["principals"][0]["identifiers"][0].endswith(":root}") or root["principals"][0]["identifiers"][0].endswith(":root")
     logs = statements["CloudWatchLogsOfThisAccount"]
