@@ -57,6 +57,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
     S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
@@ -116,6 +121,7 @@ WAF_KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"
 # that: nearly every real prompt. It stays in COUNT so its metric still shows how many there are.
 WAF_ALWAYS_COUNT = ("SizeRestrictions_BODY",)
 WAF_RATE_WINDOW_SECONDS = 300
+ACCESS_LOG_NONCURRENT_DAYS = 30
 # Headers through which LiteLLM accepts API keys (OpenAI, Anthropic, Azure, Google and LiteLLM's
 # own forms) and the UI session cookie: WAF logs must never hold a credential.
 WAF_REDACTED_HEADERS = (
@@ -514,6 +520,13 @@ class LoadBalancer(Construct):
             )],
         )
         public_access_block = block_public_access(self, "access-logs-bucket", bucket.id)
+        # Logs are never overwritten, so versioning costs little: a deleted or overwritten log
+        # object stays recoverable for ACCESS_LOG_NONCURRENT_DAYS (evidence after an incident).
+        S3BucketVersioningA(
+            self, "access-logs-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
         S3BucketLifecycleConfiguration(
             self, "access-logs-bucket-lifecycle",
             bucket=bucket.id,
@@ -523,6 +536,9 @@ class LoadBalancer(Construct):
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 expiration=[S3BucketLifecycleConfigurationRuleExpiration(
                     days=props.access_logs_retention_days,
+                )],
+                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=ACCESS_LOG_NONCURRENT_DAYS,
                 )],
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(

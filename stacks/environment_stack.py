@@ -122,6 +122,9 @@ class EnvironmentStack(TerraformStack):
                 apply_immediately=env.rds_apply_immediately,
                 deletion_protection=env.rds_deletion_protection,
                 performance_insights_enabled=env.rds_performance_insights_enabled,
+                performance_insights_kms_key_id=env.rds_kms_key_id or self.kms_key_arn,
+                # OS metrics (memory, swap, per-process CPU) explain what CPU alarms cannot.
+                monitoring_interval=60 if env.production_like else 0,
                 log_retention_days=env.operational_log_retention_days,
                 log_kms_key_arn=self.kms_key_arn,
             ),

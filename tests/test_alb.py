@@ -559,3 +559,12 @@ def test_empty_admin_cidrs_close_the_admin_paths_on_every_forwarding_listener(sy
 def test_admin_paths_are_unrestricted_when_no_admin_cidrs_are_given(synthesized):
     _, stack, _ = synthesized["https"]
     assert resources(stack, "aws_lb_listener_rule") == {}
+
+
+def test_access_logs_are_versioned_so_a_deleted_log_stays_recoverable(synthesized):
+    _, stack, _ = synthesized["prod"]
+    (versioning,) = resources(stack, "aws_s3_bucket_versioning").values()
+    assert ref_target(stack, versioning["bucket"]) is _one(stack, "aws_s3_bucket")
+    assert versioning["versioning_configuration"]["status"] == "Enabled"
+    (rule,) = _one(stack, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
