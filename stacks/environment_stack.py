@@ -309,6 +309,7 @@ class EnvironmentStack(TerraformStack):
                 log_retention_days=env.operational_log_retention_days,
                 kms_key_arn=self.kms_key_arn,
                 tracing=env.production_like,
+                dead_letter_queue=env.production_like,
             ),
         )
 
