@@ -78,9 +78,10 @@ ROOT_DEVICE_NAME = "/dev/xvda"
 MIN_ROOT_VOLUME_GIB = 8
 MAX_ROOT_VOLUME_GIB = 16384  # gp3 limit
 # What the SSM agent needs for Session Manager (the Session Manager user guide's minimal instance
-# policy, without S3/KMS session encryption); none of these has a resource type, so "*" it is.
-SSM_AGENT_ACTIONS = (
-    "ssm:UpdateInstanceInformation",
+# policy, without S3/KMS session encryption). Registration is scoped to instances of this account
+# and region; the ssmmessages channel actions have no resource type, so "*" it is.
+SSM_REGISTRATION_ACTION = "ssm:UpdateInstanceInformation"
+SSM_CHANNEL_ACTIONS = (
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
     "ssmmessages:OpenControlChannel",
@@ -178,11 +179,18 @@ class Bastion(Construct):
         partition = DataAwsPartition(self, "partition")
         # Registration and sessions only: the role can read no secret or parameter and reach no
         # database API.
+        account = security_group.owner_id  # no STS data source
         agent = DataAwsIamPolicyDocument(
             self, "ssm-agent",
-            statement=[DataAwsIamPolicyDocumentStatement(
-                sid="SessionManagerAgent", actions=list(SSM_AGENT_ACTIONS), resources=["*"],
-            )],
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="RegisterWithSsm", actions=[SSM_REGISTRATION_ACTION],
+                    resources=[f"arn:{partition.partition}:ec2:{props.region}:{account}:instance/*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="SessionChannels", actions=list(SSM_CHANNEL_ACTIONS), resources=["*"],
+                ),
+            ],
         )
         ssm_core = IamRolePolicy(self, "ssm-agent-policy", name="ssm-agent", role=role.id, policy=agent.json)
         profile = IamInstanceProfile(self, "instance-profile", name=name, role=role.name, tags={"Name": name})

@@ -207,11 +207,15 @@ def test_role_carries_only_the_minimal_ssm_agent_policy(synthesized, case):
     ((policy_name, policy),) = resources(stack, "aws_iam_role_policy").items()
     assert ref_target(stack, policy["role"]) is role
     document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"])
-    (statement,) = data_sources(stack, "aws_iam_policy_document")[document.group(1)]["statement"]
-    assert set(statement["actions"]) == {
-        "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document.group(1)]["statement"]}
+    assert statements["RegisterWithSsm"]["actions"] == ["ssm:UpdateInstanceInformation"]
+    (instances,) = statements["RegisterWithSsm"]["resources"]
+    assert re.fullmatch(r"arn:\$\{data\.aws_partition\.[\w-]+\.partition\}:ec2:[a-z0-9-]+:\$\{aws_security_group\.[\w-]+\.owner_id\}:instance/\*", instances), instances
+    assert set(statements["SessionChannels"]["actions"]) == {
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
-    assert not [a for a in statement["actions"] if "Parameter" in a or a.endswith("*")]
+    every_action = [a for s in statements.values() for a in s["actions"]]
+    assert not [a for a in every_action if "Parameter" in a or a.endswith("*")]
     document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", role["assume_role_policy"])
     assume = data_sources(stack, "aws_iam_policy_document")[document.group(1)]
     (statement,) = assume["statement"]
