@@ -8,7 +8,11 @@ arguments in the same run: the instance's ``password_wo`` and the JSON secret's
 ``url``). Neither the password nor the JSON (whose ``url`` holds it) ever enters Terraform state.
 Both are written on create and again only when ``password_version`` changes (bump it to rotate:
 one apply writes a fresh password to the database and the secret together). A replaced instance
-gets a new password on create, so the secret version is replaced with it (same run, same value).
+gets this run's password on create, so the secret's write-only version also follows the
+instance's ``resource_id`` (new for every created instance): the secret is rewritten in the same
+run with the same value. (Not ``replace_triggered_by``: ``cdktf synth --hcl`` writes it quoted,
+which Terraform rejects, and the HCL exit route must stay open.) Renaming the instance changes
+only its address: bump ``password_version`` then, so the ``host``/``url`` follow.
 
 Access is granted by security group, never by CIDR: the module creates a *client* security group
 whose members may reach the database on its port (and whose own egress rule lets them, even on
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, Op, TerraformResourceLifecycle, Token
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
@@ -41,6 +45,13 @@ from core.security_group_rules import admit, reach
 PASSWORD_SPECIAL_CHARACTERS = ":?#%+!&*()-_=[]{}<>"
 PASSWORD_LENGTH = 32
 ENGINE = "postgres"
+
+
+def _secret_version(password_version: int, resource_id: str) -> float:
+    """``password_version * 2^32 + <32 bits of sha1(resource_id)>``: changes with a bump and with
+    every newly created instance (unknown until apply, so a replacement rewrites the secret)."""
+    instance_bits = Fn.parseint(Fn.substr(Fn.sha1(resource_id), 0, 8), 16)
+    return Op.add(Op.mul(password_version, 2 ** 32), Token.as_number(instance_bits))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,9 +224,7 @@ class BackendDatabase(Construct):
                 "dbname": props.database_name,
                 "url": url,
             }),
-            secret_string_wo_version=props.password_version,
-            # A new instance was created with this run's password: the secret must get it too.
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[f"{instance.terraform_resource_type}.{instance.friendly_unique_id}.id"]),
+            secret_string_wo_version=_secret_version(props.password_version, instance.resource_id),
         )
         self.secret_arn: str = secret.arn
 
