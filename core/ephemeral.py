@@ -6,54 +6,59 @@ only while one plan/apply runs, and provider aws 5.x has *write-only* arguments
 (``secret_string_wo``, ``password_wo``) that accept them and are never persisted. Together they
 keep a generated secret out of state entirely: Secrets Manager generates it
 (``GetRandomPassword``), Terraform hands it straight to the write-only argument, and only the
-argument's ``..._wo_version`` number is stored.
+argument's ``..._wo_version`` number is stored. A write-only argument is sent on create and
+again only when its ``_wo_version`` changes, so a value generated this way is written once and
+then left alone (what the salt key needs).
 
-cdktf 0.21 has no classes for ephemeral resources, so the block is written with a stack override
-(Terraform JSON accepts a top-level ``"ephemeral"`` object). Its value is handed out through a
-local (a local fed by an ephemeral value is itself ephemeral), because cdktf escapes a literal
-``${...}`` passed into ``Fn`` calls while a local's token composes like any other reference.
-A write-only argument is sent on create and again only when its ``_wo_version`` changes, so a
-value generated this way is written once and then left alone (what the salt key needs).
+cdktf 0.21 has no classes for ephemeral resources, and a stack override (``"ephemeral": {...}``)
+works in ``cdk.tf.json`` but ``cdktf synth --hcl`` silently drops unknown top-level blocks,
+which would close the HCL exit route. So the ephemeral resource lives in a tiny plain-HCL child
+module (``core/ephemeral_password/main.tf``, shipped next to the stack as an asset) whose
+``value`` output is ephemeral; cdktf renders module calls in both formats.
 """
 
 from __future__ import annotations
 
-import re
-import string
+from pathlib import Path
 
-from cdktf import TerraformLocal, TerraformStack
+from cdktf import AssetType, TerraformAsset, TerraformHclModule, TerraformStack
 from constructs import Construct
 
-RANDOM_PASSWORD_TYPE = "aws_secretsmanager_random_password"
-_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+MODULE_DIR = Path(__file__).resolve().parent / "ephemeral_password"
+# The asset's construct id; its synthesized path (assets/<id>/<hash>) lets tools such as the
+# offline test harness recognise calls of this module.
+ASSET_ID = "ephemeral-password-module"
 
 
-def exclude_punctuation_except(allowed: str) -> str:
-    """``exclude_characters`` for GetRandomPassword so that only ``allowed`` punctuation remains."""
-    return "".join(c for c in string.punctuation if c not in allowed)
+def _module_source(stack: TerraformStack) -> str:
+    """One copy of the module per stack."""
+    asset = stack.node.try_find_child(ASSET_ID)
+    if asset is None:
+        asset = TerraformAsset(stack, ASSET_ID, path=str(MODULE_DIR), type=AssetType.DIRECTORY)
+    # A local module source must start with "./"; the asset path is relative to the stack.
+    return f"./{asset.path}"
 
 
 def ephemeral_random_password(
     scope: Construct, id_: str, *, length: int, exclude_punctuation: bool = False,
-    exclude_characters: str | None = None,
+    allowed_punctuation: str | None = None,
 ) -> str:
-    """Declare ``ephemeral "aws_secretsmanager_random_password"`` and return a token for its
-    value, usable in write-only arguments only (Terraform rejects it anywhere that is persisted).
+    """A token for a Secrets Manager-generated password, usable in write-only arguments only
+    (Terraform rejects an ephemeral value anywhere that is persisted).
 
     Every character class present in the result is required (``require_each_included_type``),
-    so a password always satisfies RDS's and LiteLLM's expectations."""
-    stack = TerraformStack.of(scope)
-    # Unique per stack and stable: the construct path below the stack.
-    path = [c.node.id for c in scope.node.scopes if c is not stack and c.node.scope is not None]
-    name = _NAME_UNSAFE.sub("_", "_".join([*path, id_]))
-    block: dict[str, object] = {
-        "password_length": length,
-        "exclude_punctuation": exclude_punctuation,
-        "include_space": False,
-        "require_each_included_type": True,
-    }
-    if exclude_characters:
-        block["exclude_characters"] = exclude_characters
-    stack.add_override(f"ephemeral.{RANDOM_PASSWORD_TYPE}.{name}", block)
-    value = TerraformLocal(scope, f"{id_}-value", f"${{ephemeral.{RANDOM_PASSWORD_TYPE}.{name}.random_password}}")
-    return value.as_string
+    so a password always satisfies RDS's and LiteLLM's expectations. ``allowed_punctuation``
+    limits the punctuation to those characters (the module computes the exclusion list, since
+    quotes and backslashes do not survive cdktf's HCL conversion)."""
+    if allowed_punctuation is not None and ('"' in allowed_punctuation or "\\" in allowed_punctuation
+                                            or "${" in allowed_punctuation or "%{" in allowed_punctuation):
+        raise ValueError("allowed_punctuation must not hold quotes, backslashes or template sequences")
+    variables: dict[str, object] = {"length": length, "exclude_punctuation": exclude_punctuation}
+    if allowed_punctuation is not None:
+        variables["allowed_punctuation"] = allowed_punctuation
+    module = TerraformHclModule(
+        scope, id_, source=_module_source(TerraformStack.of(scope)), variables=variables,
+        # The asset above already ships the module; cdktf must not copy it again.
+        skip_asset_creation_from_local_modules=True,
+    )
+    return module.get_string("value")

@@ -35,7 +35,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_version import Secretsmanage
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_random.id import Id as RandomId
 
-from core.ephemeral import ephemeral_random_password, exclude_punctuation_except
+from core.ephemeral import ephemeral_random_password
 from core.security_group_rules import admit, reach
 
 # RDS accepts any printable ASCII in a master password except "/", '"', "@" and space. This set
@@ -160,7 +160,7 @@ class BackendDatabase(Construct):
         password = ephemeral_random_password(
             self, "master-password",
             length=PASSWORD_LENGTH,
-            exclude_characters=exclude_punctuation_except(PASSWORD_SPECIAL_CHARACTERS),
+            allowed_punctuation=PASSWORD_SPECIAL_CHARACTERS,
         )
 
         # A new suffix per created instance, so a second destroy never collides with the first

@@ -222,24 +222,22 @@ def test_client_group_may_leave_only_towards_the_database(synthesized, case):
 # --- password and secret ----------------------------------------------------------------------
 
 def _password(stack: dict) -> tuple[str, dict]:
-    """(``local.<name>`` carrying the ephemeral password, its ephemeral block)."""
-    (name, block), = stack["ephemeral"]["aws_secretsmanager_random_password"].items()
-    reference = f"${{ephemeral.aws_secretsmanager_random_password.{name}.random_password}}"
-    (local,) = [key for key, value in stack["locals"].items() if value == reference]
-    return f"local.{local}", block
+    """(``module.<name>.value``, the call of core/ephemeral.py's password module)."""
+    (name, module), = stack["module"].items()
+    assert "/ephemeral-password-module/" in module["source"]
+    return f"module.{name}.value", module
 
 
 def _special(block: dict) -> str:
-    """The punctuation GetRandomPassword may still use."""
-    return "".join(c for c in string.punctuation if c not in block["exclude_characters"])
+    """The punctuation GetRandomPassword may use (core/ephemeral_password excludes the rest)."""
+    return block["allowed_punctuation"]
 
 
 def test_generated_password_suits_rds_and_stresses_urls(synthesized):
     _, stack = synthesized["dev"]
     _, password = _password(stack)
-    assert 8 <= password["password_length"] <= 128  # RDS for PostgreSQL
-    assert password["exclude_punctuation"] is False and password["include_space"] is False
-    assert password["require_each_included_type"] is True
+    assert 8 <= password["length"] <= 128  # RDS for PostgreSQL
+    assert password["exclude_punctuation"] is False
     special = _special(password)
     assert not set('/@" ') & set(special), "RDS rejects these in master passwords"
     assert set(":?#%+&") <= set(special)

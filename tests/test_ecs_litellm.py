@@ -423,9 +423,8 @@ def test_generated_keys_come_from_ephemeral_passwords_and_never_reach_state(synt
     salt_random = _ephemeral_password(stack, salt_version["secret_string_wo"], prefix="")
     assert master_random is not salt_random
     for random in (master_random, salt_random):
-        assert random["password_length"] >= 32
+        assert random["length"] >= 32
         assert random["exclude_punctuation"] is True  # "sk-" + alphanumerics
-        assert random["require_each_included_type"] is True
     for version in (master_version, salt_version):
         # Nothing generated may be persisted: no secret_string, only the write-only argument,
         # whose fixed version means it is written once (the salt key must never change).
@@ -434,13 +433,12 @@ def test_generated_keys_come_from_ephemeral_passwords_and_never_reach_state(synt
 
 
 def _ephemeral_password(stack: dict, value: str, *, prefix: str) -> dict:
-    """The ephemeral random-password block a write-only value comes from (through its local)."""
-    match = re.fullmatch(re.escape(prefix) + r"\$\{local\.([A-Za-z0-9_-]+)\}", value)
+    """The call of core/ephemeral.py's password module a write-only value comes from."""
+    match = re.fullmatch(re.escape(prefix) + r"\$\{module\.([A-Za-z0-9_-]+)\.value\}", value)
     assert match, value
-    local = stack["locals"][match.group(1)]
-    found = re.fullmatch(r"\$\{ephemeral\.aws_secretsmanager_random_password\.([A-Za-z0-9_-]+)\.random_password\}", local)
-    assert found, local
-    return stack["ephemeral"]["aws_secretsmanager_random_password"][found.group(1)]
+    module = stack["module"][match.group(1)]
+    assert re.fullmatch(r"\./assets/ephemeral-password-module/[0-9A-F]+", module["source"]), module["source"]
+    return module
 
 
 def test_salt_key_is_protected_only_when_asked(synthesized):
@@ -458,7 +456,7 @@ def test_salt_key_is_protected_only_when_asked(synthesized):
 def test_supplied_keys_are_injected_without_generating_anything(synthesized):
     _, stack = synthesized["supplied"]
     assert resources(stack, "aws_secretsmanager_secret") == {}
-    assert "ephemeral" not in stack
+    assert "module" not in stack
     assert _secrets(stack) == {"LITELLM_MASTER_KEY": MASTER_SECRET, "LITELLM_SALT_KEY": SALT_SECRET}
     assert _output(stack, "master_key_secret_arn") == "absent"
     assert _output(stack, "salt_key_secret_arn") == "absent"
