@@ -69,3 +69,44 @@ def test_bootstrap_state_cannot_be_lost(stack_json):
         assert bucket["lifecycle"]["prevent_destroy"] is True
     for table in resources(bootstrap, "aws_dynamodb_table").values():
         assert table["deletion_protection_enabled"] is True
+
+
+
+CERTIFICATE_PLACEHOLDER = "arn:aws:acm:ap-southeast-1:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+DIGEST_PLACEHOLDER = "sha256:" + "0" * 64
+EMAIL_PLACEHOLDER = "oncall@example.com"
+FIXES = {
+    "certificate": (CERTIFICATE_PLACEHOLDER, "arn:aws:acm:ap-southeast-1:123456789012:certificate/abc"),
+    "digest": (DIGEST_PLACEHOLDER, "sha256:" + "ab" * 32),
+    "email": (EMAIL_PLACEHOLDER, "oncall@corp.invalid"),
+}
+
+
+def test_make_deploy_refuses_every_prod_placeholder(tmp_path):
+    """prod.toml ships an all-zero certificate and image digest and an example.com alarm address;
+    `make deploy` must refuse each of them on its own."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    recipe = (ROOT / "Makefile").read_text().split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    guards = recipe.split("\n", 1)[1].rsplit("\n", 1)[0]  # without the header and the cdktf line
+    script = "set -e\n" + guards.replace("\t@", "").replace("\t", "").replace("$(ENV)", "prod")
+    shipped = (ROOT / "environments" / "prod.toml").read_text()
+    for placeholder, _ in FIXES.values():
+        assert placeholder in shipped, f"{placeholder} moved; update this test"
+
+    def refused(text: str) -> bool:
+        (tmp_path / "environments").mkdir(exist_ok=True)
+        (tmp_path / "environments" / "prod.toml").write_text(text)
+        return subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True).returncode != 0
+
+    def fixed(text: str, names) -> str:
+        for name in names:
+            text = text.replace(*FIXES[name])
+        return text
+
+    assert refused(shipped)
+    assert not refused(fixed(shipped, FIXES))
+    for remaining in FIXES:
+        assert refused(fixed(shipped, [n for n in FIXES if n != remaining])), remaining
