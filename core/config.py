@@ -711,6 +711,7 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
     _check_operations(values, source, problems)
 
 
+MAX_ADMIN_CIDRS = 24
 _IMAGE_DIGEST_RE = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
@@ -819,8 +820,12 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
             bad("alb_ingress_cidrs", "needs at least one CIDR")
         for cidr in cidrs:
             _parse_network(cidr, source, "alb_ingress_cidrs", problems)
-    for cidr in values.get("litellm_admin_cidrs") or ():
+    admin_cidrs = values.get("litellm_admin_cidrs") or ()
+    for cidr in admin_cidrs:
         _parse_network(cidr, source, "litellm_admin_cidrs", problems)
+    # Each ALB rule pairs two admin paths with three CIDRs; an ALB listener holds 100 rules.
+    if len(admin_cidrs) > MAX_ADMIN_CIDRS:
+        bad("litellm_admin_cidrs", f"{len(admin_cidrs)} CIDRs; at most {MAX_ADMIN_CIDRS} fit the load balancer's rule limits (summarise them, e.g. one VPN range)")
     for rule in values.get("waf_count_only_rules", ()):
         if not re.match(r"^[A-Za-z0-9_]+$", rule) or rule == "SizeRestrictions_BODY":
             bad("waf_count_only_rules", f"{rule!r} is not a rule name of AWSManagedRulesCommonRuleSet (SizeRestrictions_BODY is always counted)")

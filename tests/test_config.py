@@ -170,6 +170,7 @@ BAD_ENVIRONMENTS = {
     "prod-like alarms to nobody": ({"alarm_destination_waived": DELETE}, "alarm_email", "needs alarms_enabled = true and an alarm_email"),
     "prod-like alarms enabled, no email": ({"alarm_destination_waived": DELETE, "alarms_enabled": True}, "alarm_email", "alarm_email"),
     "bad admin cidr": ({"litellm_admin_cidrs": ["10.0.0.1/8"]}, "litellm_admin_cidrs", "not a valid IPv4 CIDR"),
+    "too many admin cidrs": ({"litellm_admin_cidrs": [f"10.{i}.0.0/16" for i in range(25)]}, "litellm_admin_cidrs", "at most 24"),
     "bad waf count rule": ({"waf_enabled": True, "waf_count_only_rules": ["SizeRestrictions_BODY"]}, "waf_count_only_rules", "always counted"),
     "waf logging without waf": ({"waf_logging_enabled": True}, "waf_logging_enabled", "needs waf_enabled"),
     "bad waf log retention": ({"waf_log_retention_days": 8}, "waf_log_retention_days", "retention period"),
