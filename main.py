@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ BOOTSTRAP = "bootstrap"
 # What the shipped backend.toml holds until the user picks a bucket name of their own.
 PLACEHOLDER_BUCKET_PREFIX = "change-me"
 PLACEHOLDER_ACCOUNT = "000000000000"
+PLACEHOLDER_ALARM_EMAIL = re.compile(r'(?m)^alarm_email\s*=\s*".*@example\.com"')
 # Actions that talk to the state backend (the placeholder bucket cannot be theirs).
 BACKEND_ACTIONS = ("diff", "deploy", "destroy")
 
@@ -114,8 +116,11 @@ def preflight(project: ProjectConfig, action: str, stack: str, root: Path = ROOT
     if action == "deploy" and stack != BOOTSTRAP:
         env_file = f"{ENVIRONMENTS_DIR}/{stack}.toml"
         if PLACEHOLDER_ACCOUNT in (root / env_file).read_text():
-            problems.append(f"{env_file}: still holds an all-zero placeholder (account id / certificate ARN): "
-                            "replace it before deploying")
+            problems.append(f"{env_file}: still holds an all-zero placeholder (account id / certificate ARN / "
+                            "image digest): replace it before deploying")
+        if PLACEHOLDER_ALARM_EMAIL.search((root / env_file).read_text()):
+            problems.append(f"{env_file}: alarm_email: still the example.com placeholder; set the address that "
+                            "should receive alarms before deploying")
     return problems
 
 

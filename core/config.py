@@ -277,12 +277,28 @@ class EnvironmentConfig:
     alb_deletion_protection: bool = field(default=False, metadata=_doc("Refuse to delete the ALB."))
     alb_access_logs_enabled: bool = field(default=False, metadata=_doc("ALB access logs to a private S3 bucket."))
     alb_allow_http_only: bool = field(
-        default=False, metadata=_doc("Explicit opt-in for a production environment without HTTPS.")
+        default=False, metadata=_doc("Explicit opt-in for an internet-facing ALB without HTTPS (plain HTTP, any environment).")
     )
     waf_enabled: bool = field(default=False, metadata=_doc("AWS WAF with managed rules and a per-IP rate limit."))
     waf_rate_limit_per_5_minutes: int = field(default=2000, metadata=_doc("Requests per IP per 5 minutes before WAF blocks."))
     alarms_enabled: bool = field(default=False, metadata=_doc("CloudWatch alarms to an SNS topic."))
     alarm_email: str | None = field(default=None, metadata=_doc("Email subscribed to the alarm topic (confirm the mail)."))
+    # Runtime security (issue 14): admin surface, alarm destination, WAF tuning.
+    litellm_admin_cidrs: tuple[str, ...] | None = field(
+        default=None,
+        metadata=_doc("CIDRs that may reach LiteLLM's admin paths (/ui, /key/*, /user/*, /team/*, /model/*, ...) through the ALB; [] = nobody; default: alb_ingress_cidrs."),
+    )
+    alarm_destination_waived: bool = field(
+        default=False, metadata=_doc("Accept a production-like environment whose alarms notify no one (no alarms_enabled + alarm_email)."),
+    )
+    waf_count_only_rules: tuple[str, ...] = field(
+        default=(), metadata=_doc("AWSManagedRulesCommonRuleSet rules that only count instead of blocking (e.g. CrossSiteScripting_BODY when prompts carry code)."),
+    )
+    waf_logging_enabled: bool = field(default=False, metadata=_doc("Log blocked and counted WAF requests to CloudWatch (aws-waf-logs-<prefix>-<env>)."))
+    waf_log_retention_days: int = field(default=30, metadata=_doc("Retention of the WAF log group."))
+    operational_log_retention_days: int = field(
+        default=30, metadata=_doc("Retention of the databases', cache's and rotation function's log groups."),
+    )
     # Operations (modules/manual_control, modules/bastion).
     litellm_manual_control_enabled: bool = field(
         default=False, metadata=_doc("IAM-authenticated API that boosts the service for a fixed window (seed name).")
@@ -728,10 +744,29 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
     if values.get("alb_redirect_http_to_https") and not arn:
         problems.append(_problem(source, "alb_redirect_http_to_https", "redirecting to HTTPS needs alb_https_certificate_arn"))
     environment = values.get("environment", "")
-    if environment.startswith("prod") and not arn and not values.get("alb_allow_http_only"):
-        problems.append(_problem(source, "alb_https_certificate_arn", "a production environment needs HTTPS; set the certificate ARN, or alb_allow_http_only = true to accept plain HTTP knowingly"))
+    # Keys and prompts cross the internet in clear text otherwise, in dev as much as in prod.
+    if not values.get("alb_internal") and not arn and not values.get("alb_allow_http_only"):
+        problems.append(_problem(source, "alb_https_certificate_arn", "an internet-facing load balancer needs HTTPS; set the certificate ARN, or alb_allow_http_only = true to accept plain HTTP knowingly"))
+    _check_production_like(values, source, problems)
     _check_service_details(values, source, problems)
     _check_operations(values, source, problems)
+
+
+MAX_ADMIN_CIDRS = 24
+_IMAGE_DIGEST_RE = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _check_production_like(values: dict, source: str, problems: list[str]) -> None:
+    """Rules for environments whose data and availability matter (see :func:`production_like`)."""
+    if not production_like(values.get("environment", ""), values.get("rds_deletion_protection", EnvironmentConfig.rds_deletion_protection)):
+        return
+    image = values.get("litellm_container_image", EnvironmentConfig.litellm_container_image)
+    # A tag is resolved again at every deployment (and the rotation redeploy forces one weekly),
+    # so upstream code would reach production with nobody looking.
+    if not _IMAGE_DIGEST_RE.search(image):
+        problems.append(_problem(source, "litellm_container_image", f"{image!r}: a production-like environment must pin the image by digest (<repository>@sha256:<64 hex digits>)"))
+    if not values.get("alarm_destination_waived") and not (values.get("alarms_enabled") and values.get("alarm_email")):
+        problems.append(_problem(source, "alarm_email", "a production-like environment needs alarms_enabled = true and an alarm_email (or alarm_destination_waived = true to accept alarms nobody receives)"))
 
 
 def _check_operations(values: dict, source: str, problems: list[str]) -> None:
@@ -838,6 +873,21 @@ def _check_service_details(values: dict, source: str, problems: list[str]) -> No
             bad("alb_ingress_cidrs", "needs at least one CIDR")
         for cidr in cidrs:
             _parse_network(cidr, source, "alb_ingress_cidrs", problems)
+    admin_cidrs = values.get("litellm_admin_cidrs") or ()
+    for cidr in admin_cidrs:
+        _parse_network(cidr, source, "litellm_admin_cidrs", problems)
+    # Each ALB rule pairs two admin paths with three CIDRs; an ALB listener holds 100 rules.
+    if len(admin_cidrs) > MAX_ADMIN_CIDRS:
+        bad("litellm_admin_cidrs", f"{len(admin_cidrs)} CIDRs; at most {MAX_ADMIN_CIDRS} fit the load balancer's rule limits (summarise them, e.g. one VPN range)")
+    for rule in values.get("waf_count_only_rules", ()):
+        if not re.match(r"^[A-Za-z0-9_]+$", rule) or rule == "SizeRestrictions_BODY":
+            bad("waf_count_only_rules", f"{rule!r} is not a rule name of AWSManagedRulesCommonRuleSet (SizeRestrictions_BODY is always counted)")
+    if values.get("waf_logging_enabled") and not values.get("waf_enabled"):
+        bad("waf_logging_enabled", "needs waf_enabled = true")
+    for key in ("waf_log_retention_days", "operational_log_retention_days"):
+        retention = values.get(key)
+        if retention is not None and retention not in LOG_RETENTION_DAYS:
+            bad(key, f"{retention} is not a CloudWatch Logs retention period")
     idle = values.get("alb_idle_timeout")
     if idle is not None and not 60 <= idle <= 4000:
         bad("alb_idle_timeout", f"{idle} must be between 60 and 4000 seconds (streamed responses need well over 60)")

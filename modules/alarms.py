@@ -76,6 +76,9 @@ class AlarmsProps:
     name: str
     """Prefix of every alarm name and of the topic, e.g. ``litellm-dev``."""
     email: str | None = None
+    kms_key_arn: str | None = None
+    """The environment's customer-managed key (its policy must let CloudWatch use it, as
+    modules/encryption_key's does); None creates a key for the topic alone."""
     """Subscribed to the topic; AWS mails a confirmation link that must be clicked once."""
     alb_arn_suffix: str
     """``app/<name>/<id>`` (the ALB's ``arn_suffix``), the ``LoadBalancer`` dimension."""
@@ -161,44 +164,9 @@ class Alarms(Construct):
         name = props.name
         self._alarm_names: list[str] = []
 
-        key = KmsKey(
-            self, "kms-key",
-            description=f"{name}: encrypts the alarm topic; CloudWatch may use it to publish",
-            enable_key_rotation=True,
-        )
-        # A separate policy resource because the statements need the account id, taken from the
-        # key's own ARN: inside aws_kms_key.policy that would be a self-reference.
-        partition, account = _arn_field(key.arn, 1), _arn_field(key.arn, 4)
-        key_policy = DataAwsIamPolicyDocument(
-            self, "kms-key-policy-document",
-            statement=[
-                # The account-root statement of the default key policy: without it IAM policies
-                # cannot grant use of the key and it becomes unmanageable.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministersKey",
-                    actions=["kms:*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"],
-                    )],
-                ),
-                # As the SNS guide documents it, without conditions: the topic policy is the gate
-                # (it pins account and alarm names), and a condition key the KMS request turns out
-                # not to carry would drop every notification without an error anywhere.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchAlarmsPublishToEncryptedTopic",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="Service", identifiers=[CLOUDWATCH_SERVICE],
-                    )],
-                ),
-            ],
-        )
-        KmsKeyPolicy(self, "kms-key-policy", key_id=key.key_id, policy=key_policy.json)
-        KmsAlias(self, "kms-alias", name=f"alias/{name}-alarms", target_key_id=key.key_id)
-
-        topic = SnsTopic(self, "topic", name=f"{name}-alarms", kms_master_key_id=key.arn)
+        # A shared environment key already lets CloudWatch publish (modules/encryption_key).
+        topic_key_arn = props.kms_key_arn or self._own_key(name)
+        topic = SnsTopic(self, "topic", name=f"{name}-alarms", kms_master_key_id=topic_key_arn)
         alarm_arns = (
             f"arn:{_arn_field(topic.arn, 1)}:cloudwatch:{_arn_field(topic.arn, 3)}:"
             f"{_arn_field(topic.arn, 4)}:alarm:{name}-*"
@@ -246,7 +214,7 @@ class Alarms(Construct):
             )
 
         self.topic_arn: str = topic.arn
-        self.kms_key_arn: str = key.arn
+        self.kms_key_arn: str = topic_key_arn
 
         self._alb_alarms()
         self._ecs_alarm()
@@ -258,6 +226,50 @@ class Alarms(Construct):
             self._cache_alarms(cluster_id)
 
         self.alarm_names: tuple[str, ...] = tuple(self._alarm_names)
+
+    def _own_key(self, name: str) -> str:
+        """A key for the topic alone, when the environment has none to share."""
+        key = KmsKey(
+            self, "kms-key",
+            description=f"{name}: encrypts the alarm topic; CloudWatch may use it to publish",
+            enable_key_rotation=True,
+        )
+        # A separate policy resource because the statements need the account id, taken from the
+        # key's own ARN: inside aws_kms_key.policy that would be a self-reference.
+        partition, account = _arn_field(key.arn, 1), _arn_field(key.arn, 4)
+        key_policy = DataAwsIamPolicyDocument(
+            self, "kms-key-policy-document",
+            statement=[
+                # The account-root statement of the default key policy: without it IAM policies
+                # cannot grant use of the key and it becomes unmanageable.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AccountAdministersKey",
+                    actions=["kms:*"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
+                        type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"],
+                    )],
+                ),
+                # CloudWatch's KMS requests carry aws:SourceAccount (unlike EventBridge's, which
+                # is why the SNS guide's generic example has no condition): alarms of another
+                # account cannot use the key through CloudWatch (confused deputy).
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CloudWatchAlarmsPublishToEncryptedTopic",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
+                        type="Service", identifiers=[CLOUDWATCH_SERVICE],
+                    )],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="aws:SourceAccount", values=[account],
+                    )],
+                ),
+            ],
+        )
+        KmsKeyPolicy(self, "kms-key-policy", key_id=key.key_id, policy=key_policy.json)
+        KmsAlias(self, "kms-alias", name=f"alias/{name}-alarms", target_key_id=key.key_id)
+
+        return key.arn
 
     def _label(self, resource_id: str) -> str:
         """``litellm-dev-postgres`` -> ``postgres``: the name prefix is already in the alarm name."""

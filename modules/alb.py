@@ -32,6 +32,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
@@ -39,6 +40,14 @@ from cdktf_cdktf_provider_aws.lb_listener import (
     LbListener,
     LbListenerDefaultAction,
     LbListenerDefaultActionRedirect,
+)
+from cdktf_cdktf_provider_aws.lb_listener_rule import (
+    LbListenerRule,
+    LbListenerRuleAction,
+    LbListenerRuleActionFixedResponse,
+    LbListenerRuleCondition,
+    LbListenerRuleConditionPathPattern,
+    LbListenerRuleConditionSourceIp,
 )
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -48,6 +57,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
     S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
@@ -108,6 +122,7 @@ WAF_KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"
 # that: nearly every real prompt. It stays in COUNT so its metric still shows how many there are.
 WAF_ALWAYS_COUNT = ("SizeRestrictions_BODY",)
 WAF_RATE_WINDOW_SECONDS = 300
+ACCESS_LOG_NONCURRENT_DAYS = 30
 # Headers through which LiteLLM accepts API keys (OpenAI, Anthropic, Azure, Google and LiteLLM's
 # own forms) and the UI session cookie: WAF logs must never hold a credential.
 WAF_REDACTED_HEADERS = (
@@ -119,10 +134,28 @@ WAF_REDACTED_HEADERS = (
     "ocp-apim-subscription-key",
     "cookie",
 )
+# LiteLLM's admin surface: the UI and its login, key/user/team/org/customer/budget management,
+# model and config editing, spend reports, stored credentials, and /health (calls every model).
+# Client traffic (/v1/*, /chat/*, /embeddings, /health/readiness ...) never matches.
+ADMIN_PATH_PATTERNS = (
+    "/ui", "/ui/*", "/sso/*", "/login", "/key/*", "/user/*", "/team/*", "/organization/*",
+    "/customer/*", "/end_user/*", "/model/*", "/config/*", "/global/*", "/spend/*", "/budget/*",
+    "/credentials/*", "/health",
+)
+# An ALB rule may hold 5 condition values in all: allow rules pair 2 paths with up to 3 CIDRs.
+ADMIN_ALLOW_PATHS_PER_RULE = 2
+ADMIN_ALLOW_CIDRS_PER_RULE = 3
+ADMIN_DENY_PATHS_PER_RULE = 5
+ADMIN_ALLOW_PRIORITY = 100
+ADMIN_DENY_PRIORITY = 1000
 CLOUDWATCH_RETENTION_DAYS = frozenset({
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 })
+
+
+def _chunks(items: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _cidr_slug(cidr: str) -> str:
@@ -172,6 +205,11 @@ class LoadBalancerProps:
     waf_logging_enabled: bool = False
     """Log blocked and counted requests to CloudWatch (``aws-waf-logs-<name>``), keys redacted."""
     waf_log_retention_days: int = 30
+    waf_log_kms_key_arn: str | None = None
+    """Customer-managed KMS key of the WAF log group."""
+    admin_cidrs: tuple[str, ...] | None = None
+    """Only these CIDRs reach LiteLLM's admin paths (``ADMIN_PATH_PATTERNS``); everyone else gets
+    403 from the ALB. ``()`` closes them to everybody; None leaves them open like any path."""
 
     def __post_init__(self) -> None:
         def fail(message: str) -> None:
@@ -199,6 +237,11 @@ class LoadBalancerProps:
                 fail(f"ingress_cidrs: {cidr!r} is not a CIDR without host bits ({error})")
             if network.version != 4:
                 fail(f"ingress_cidrs: {cidr!r} is IPv6, but the load balancer is IPv4-only")
+        for cidr in self.admin_cidrs or ():
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as error:
+                fail(f"admin_cidrs: {cidr!r} is not an IPv4 CIDR without host bits ({error})")
         if len(set(self.ingress_cidrs)) != len(self.ingress_cidrs):
             fail("ingress_cidrs lists a CIDR twice")
         if not 1 <= self.idle_timeout <= 4000:
@@ -277,6 +320,8 @@ class LoadBalancer(Construct):
             tags={"Name": props.lb_name},
         )
         self.security_group_id: str = security_group.id
+        # The account, for the log bucket's confused-deputy condition, without an STS data source.
+        self._account: str = security_group.owner_id
         for cidr in props.ingress_cidrs:
             for port in self._listener_ports():
                 VpcSecurityGroupIngressRule(
@@ -389,10 +434,54 @@ class LoadBalancer(Construct):
             self.https_listener_arn = https_listener.arn
             self.listeners.append(https_listener)
 
+        if props.admin_cidrs is not None:
+            forwarding = [(http_listener, "http")] if not props.redirect_http_to_https else []
+            if props.certificate_arn is not None:
+                forwarding.append((https_listener, "https"))
+            for listener, label in forwarding:
+                self._fence_admin_paths(listener, label, target_group.arn)
+
         self.web_acl_arn: str | None = None
         self.waf_log_group_name: str | None = None
         if props.waf_enabled:
             self._add_waf(lb)
+
+    def _fence_admin_paths(self, listener: LbListener, label: str, target_group_arn: str) -> None:
+        """Admin paths: forwarded from ``admin_cidrs`` (lower priority numbers win), 403 for the
+        rest. ALB conditions cannot say "not from", hence the allow rules before the deny rules."""
+        cidrs = tuple(self.props.admin_cidrs or ())
+        priority = ADMIN_ALLOW_PRIORITY
+        for paths in _chunks(ADMIN_PATH_PATTERNS, ADMIN_ALLOW_PATHS_PER_RULE):
+            for sources in _chunks(cidrs, ADMIN_ALLOW_CIDRS_PER_RULE):
+                LbListenerRule(
+                    self, f"{label}-admin-allow-{priority}",
+                    listener_arn=listener.arn,
+                    priority=priority,
+                    action=[LbListenerRuleAction(type="forward", target_group_arn=target_group_arn)],
+                    condition=[
+                        LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(paths))),
+                        LbListenerRuleCondition(source_ip=LbListenerRuleConditionSourceIp(values=list(sources))),
+                    ],
+                    tags={"Name": f"{self.props.lb_name}-{label}-admin-allow"},
+                )
+                priority += 1
+        priority = ADMIN_DENY_PRIORITY
+        for paths in _chunks(ADMIN_PATH_PATTERNS, ADMIN_DENY_PATHS_PER_RULE):
+            LbListenerRule(
+                self, f"{label}-admin-deny-{priority}",
+                listener_arn=listener.arn,
+                priority=priority,
+                action=[LbListenerRuleAction(
+                    type="fixed-response",
+                    fixed_response=LbListenerRuleActionFixedResponse(
+                        content_type="text/plain", status_code="403",
+                        message_body="The LiteLLM admin interface is not reachable from this address.\n",
+                    ),
+                )],
+                condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(paths)))],
+                tags={"Name": f"{self.props.lb_name}-{label}-admin-deny"},
+            )
+            priority += 1
 
     def _listener_ports(self) -> tuple[int, ...]:
         return (HTTP_PORT, HTTPS_PORT) if self.https_enabled else (HTTP_PORT,)
@@ -433,6 +522,13 @@ class LoadBalancer(Construct):
             )],
         )
         public_access_block = block_public_access(self, "access-logs-bucket", bucket.id)
+        # Logs are never overwritten, so versioning costs little: a deleted or overwritten log
+        # object stays recoverable for ACCESS_LOG_NONCURRENT_DAYS (evidence after an incident).
+        S3BucketVersioningA(
+            self, "access-logs-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
         S3BucketLifecycleConfiguration(
             self, "access-logs-bucket-lifecycle",
             bucket=bucket.id,
@@ -442,6 +538,9 @@ class LoadBalancer(Construct):
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 expiration=[S3BucketLifecycleConfigurationRuleExpiration(
                     days=props.access_logs_retention_days,
+                )],
+                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=ACCESS_LOG_NONCURRENT_DAYS,
                 )],
                 abort_incomplete_multipart_upload=[
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
@@ -457,9 +556,12 @@ class LoadBalancer(Construct):
                     sid="AllowElbLogDelivery",
                     effect="Allow",
                     actions=["s3:PutObject"],
-                    # ELB writes under AWSLogs/<account-id>/; the account is not known at synth
-                    # time without an STS call, and the bucket holds nothing but these logs.
-                    resources=[f"{bucket.arn}/AWSLogs/*"],
+                    # ELB writes under AWSLogs/<account-id>/: naming our account (the security
+                    # group's owner, no STS call) keeps other accounts' load balancers from
+                    # delivering here (confused deputy). That is the AWS-documented form for this
+                    # principal; an aws:SourceAccount condition, which the ELB guide never shows,
+                    # would risk silently losing every log if the delivery does not carry it.
+                    resources=[f"{bucket.arn}/AWSLogs/{self._account}/*"],
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                         type="Service",
                         identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"],
@@ -548,6 +650,7 @@ class LoadBalancer(Construct):
                 self, "waf-log-group",
                 name=f"aws-waf-logs-{name}",
                 retention_in_days=props.waf_log_retention_days,
+                kms_key_id=props.waf_log_kms_key_arn,
             )
             keep = [
                 Wafv2WebAclLoggingConfigurationLoggingFilterFilter(

@@ -23,6 +23,15 @@ endpoints: ``create_ssm_endpoints`` adds ``ssm``, ``ssmmessages`` and ``ec2messa
 private DNS, behind their own security group that admits 443 from the bastion only. They are
 billed per hour and per AZ even while the bastion is stopped, so give them as few subnets as
 you can (the bastion's own is enough).
+
+Permissions. The instance role carries only what the SSM agent needs to register and carry
+sessions (``ssm:UpdateInstanceInformation`` and the four ``ssmmessages`` channel actions), not
+``AmazonSSMManagedInstanceCore``, which also grants ``ssm:GetParameter(s)`` on every parameter
+of the account. Operators get ``tunnel_policy_arn``: start sessions on this instance with the
+port-forwarding document only (``ssm:SessionDocumentAccessCheck``, so no shell), end their own
+sessions, and start/stop the instance. Session logging: a port-forwarding session carries raw
+TCP, which Session Manager never records (its S3/CloudWatch session logs cover shell sessions
+only); who opened which tunnel when is in CloudTrail (``StartSession`` with the document name).
 """
 
 from __future__ import annotations
@@ -36,12 +45,14 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.instance import (
     Instance,
     InstanceCreditSpecification,
@@ -66,7 +77,17 @@ ROOT_DEVICE_NAME = "/dev/xvda"
 # The AL2023 AMI's root snapshot is 8 GiB; EC2 refuses a root volume smaller than its snapshot.
 MIN_ROOT_VOLUME_GIB = 8
 MAX_ROOT_VOLUME_GIB = 16384  # gp3 limit
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+# What the SSM agent needs for Session Manager (the Session Manager user guide's minimal instance
+# policy, without S3/KMS session encryption). Registration is scoped to instances of this account
+# and region; the ssmmessages channel actions have no resource type, so "*" it is.
+SSM_REGISTRATION_ACTION = "ssm:UpdateInstanceInformation"
+SSM_CHANNEL_ACTIONS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 SSM_ENDPOINT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
 HTTPS = 443
 ANYWHERE_IPV4 = "0.0.0.0/0"
@@ -114,7 +135,7 @@ class BastionProps:
 
 class Bastion(Construct):
     """Exposes ``instance_id``, ``instance_name`` (its Name tag), ``security_group_id``,
-    ``role_name``, ``endpoint_security_group_id`` (None without SSM endpoints) and
+    ``role_name``, ``tunnel_policy_arn`` (attach it to operators), ``endpoint_security_group_id`` (None without SSM endpoints) and
     ``allow_egress_to``."""
 
     def __init__(self, scope: Construct, id_: str, *, props: BastionProps) -> None:
@@ -156,12 +177,22 @@ class Bastion(Construct):
         role = IamRole(self, "role", name=name, assume_role_policy=assume.json, tags={"Name": name})
         self.role_name: str = role.name
         partition = DataAwsPartition(self, "partition")
-        # Registration and sessions only: the role can read no secret and reach no database API.
-        ssm_core = IamRolePolicyAttachment(
-            self, "ssm-core",
-            role=role.name,
-            policy_arn=f"arn:{partition.partition}:iam::aws:policy/{SSM_CORE_POLICY}",
+        # Registration and sessions only: the role can read no secret or parameter and reach no
+        # database API.
+        account = security_group.owner_id  # no STS data source
+        agent = DataAwsIamPolicyDocument(
+            self, "ssm-agent",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="RegisterWithSsm", actions=[SSM_REGISTRATION_ACTION],
+                    resources=[f"arn:{partition.partition}:ec2:{props.region}:{account}:instance/*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="SessionChannels", actions=list(SSM_CHANNEL_ACTIONS), resources=["*"],
+                ),
+            ],
         )
+        ssm_core = IamRolePolicy(self, "ssm-agent-policy", name="ssm-agent", role=role.id, policy=agent.json)
         profile = IamInstanceProfile(self, "instance-profile", name=name, role=role.name, tags={"Name": name})
 
         # Only what aws_instance cannot express next to a resolve:ssm image: the image itself and
@@ -220,10 +251,53 @@ class Bastion(Construct):
             depends_on=[ssm_core],
         )
         self.instance_id: str = instance.id
+        self.tunnel_policy_arn: str = self._tunnel_policy(name, instance, partition).arn
 
         self.endpoint_security_group_id: str | None = None
         if props.create_ssm_endpoints:
             self._add_ssm_endpoints(security_group.id)
+
+    def _tunnel_policy(self, name: str, instance: Instance, partition: DataAwsPartition) -> IamPolicy:
+        """For operators: port forwarding through this bastion and nothing else."""
+        region = self.props.region
+        document = f"arn:{partition.partition}:ssm:{region}::document/{PORT_FORWARD_DOCUMENT}"
+        policy = DataAwsIamPolicyDocument(
+            self, "tunnel-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="PortForwardOnly",
+                    actions=["ssm:StartSession"],
+                    resources=[instance.arn, document],
+                    # Without it a StartSession naming no document would open a shell.
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="BoolIfExists", variable="ssm:SessionDocumentAccessCheck", values=["true"],
+                    )],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="OwnSessions",
+                    actions=["ssm:TerminateSession", "ssm:ResumeSession"],
+                    # &{...}: an IAM policy variable, not a Terraform interpolation.
+                    resources=[f"arn:{partition.partition}:ssm:{region}:*:session/&{{aws:userid}}-*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="StartStopBastion",
+                    actions=["ec2:StartInstances", "ec2:StopInstances"],
+                    resources=[instance.arn],
+                ),
+                # Describe* has no resource-level permissions.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="FindBastion", actions=["ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeSessions"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        return IamPolicy(
+            self, "tunnel-policy",
+            name=f"{name}-tunnel",
+            description=f"Database tunnels through {name} (port forwarding only, no shell)",
+            policy=policy.json,
+            tags={"Name": f"{name}-tunnel"},
+        )
 
     def _add_ssm_endpoints(self, bastion_security_group_id: str) -> None:
         props = self.props

@@ -8,9 +8,11 @@ ports the stack opens with ``allow_egress_to``.
 Secrets never travel as plain environment variables: everything secret reaches the container
 through the task definition's ``secrets`` (ECS resolves them at task start), and the execution
 role may read exactly those secrets and parameters. ``LITELLM_MASTER_KEY`` and
-``LITELLM_SALT_KEY`` are generated here unless the caller supplies them. The salt key encrypts
-the provider credentials LiteLLM stores in its database, so once generated it must never change:
-its secret version ignores later changes, and ``protect_secrets`` adds ``prevent_destroy``.
+``LITELLM_SALT_KEY`` are generated here unless the caller supplies them, by Secrets Manager into
+write-only arguments (core/ephemeral.py), so neither ever enters Terraform state or a plan. The
+salt key encrypts the provider credentials LiteLLM stores in its database, so once generated it
+must never change: its write-only value is sent only on create (its version number is fixed),
+and ``protect_secrets`` adds ``prevent_destroy``.
 
 A LiteLLM ``config.yaml`` (optional here; the stack always passes one) is uploaded to a private
 bucket and loaded by LiteLLM at start (``LITELLM_CONFIG_BUCKET_NAME``/``..._OBJECT_KEY``); its
@@ -93,9 +95,9 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktf_cdktf_provider_random.password import Password
 
 from core.litellm_config import MODULE_ENVIRONMENT, MODULE_SECRETS, check_declared, uvicorn_workers
+from core.ephemeral import ephemeral_random_password
 from core.private_bucket import block_public_access, deny_insecure_transport
 from core.security_group_rules import admit, reach
 from core.terraform_json import json_argument
@@ -117,6 +119,8 @@ HEALTH_CHECK_START_PERIOD = 300
 # "sk-" + 48 alphanumerics: LiteLLM requires the prefix; no specials so the key survives any
 # shell, header or URL it is pasted into.
 GENERATED_KEY_LENGTH = 48
+# The write-only version of the generated keys' secret versions; never bumped (see _generated_key).
+GENERATED_KEY_VERSION = 1
 ECR_UNTAGGED_EXPIRY_DAYS = 7
 ECR_TAGGED_IMAGES_KEPT = 20
 # Target tracking: add tasks fast, remove them slowly (a streamed response can last minutes).
@@ -223,6 +227,8 @@ class LiteLLMServiceProps:
     unreadable). Turn on for environments holding real data."""
     secret_recovery_window_days: int = 7
     """For the generated secrets: 0 deletes at once on destroy (the name is free again), else 7-30."""
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key for the log group and the generated keys' secrets (the execution role may decrypt with it through Secrets Manager); None keeps the AWS-managed encryption."""
     kms_key_arns: tuple[str, ...] = ()
     """Customer-managed KMS keys protecting the ``secrets``; the execution role may decrypt with
     them only through Secrets Manager / SSM."""
@@ -230,6 +236,10 @@ class LiteLLMServiceProps:
     enable_execute_command: bool = False
     target_group_arn: str
     alb_security_group_id: str
+    trusted_proxy_cidrs: tuple[str, ...]
+    """Where the ALB's nodes live (its subnets' CIDRs): the only peers whose X-Forwarded-For /
+    -Proto uvicorn believes (``FORWARDED_ALLOW_IPS``). "*" would let any client choose the IP
+    LiteLLM sees (``allowed_ips``, logs, rate limits) by sending the header itself."""
     additional_security_group_ids: tuple[str, ...] = ()
     health_check_grace_period_seconds: int = 300
     stop_timeout: int = 120
@@ -248,6 +258,9 @@ class LiteLLMServiceProps:
     adds request-count target tracking when set."""
     ecr_repository_enabled: bool = True
     """Create a private ECR repository for your own LiteLLM image (and let the tasks pull it)."""
+    ecr_force_delete: bool = False
+    """Let ``destroy`` delete the repository with its images (otherwise it fails once one was
+    pushed). For disposable environments only."""
     config_file: str | None = None
     """Absolute path of a LiteLLM ``config.yaml`` to upload and load at start."""
 
@@ -257,6 +270,8 @@ class LiteLLMServiceProps:
 
         if not self.subnet_ids:
             fail("give the private subnet_ids")
+        if not self.trusted_proxy_cidrs or "*" in self.trusted_proxy_cidrs:
+            fail("trusted_proxy_cidrs: give the load balancer's subnet CIDRs (never '*')")
         if not 1 <= self.port <= 65535:
             fail(f"port {self.port} is not a TCP port")
         if self.cpu < 256 or self.memory < 512:
@@ -346,6 +361,8 @@ class LiteLLMService(Construct):
             tags={"Name": f"{name}-litellm"},
         )
         self.security_group_id: str = security_group.id
+        # The account, for confused-deputy conditions, without an STS data source.
+        self._account: str = security_group.owner_id
         self.allow_from("alb-ingress", props.alb_security_group_id, "From the ALB")
         # LLM provider APIs, ECR, Secrets Manager, S3 (config, image layers), Prisma engines.
         VpcSecurityGroupEgressRule(
@@ -381,6 +398,7 @@ class LiteLLMService(Construct):
             self, "log-group",
             name=f"/ecs/{name}/litellm",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": f"/ecs/{name}/litellm"},
         )
         self.log_group_name: str = log_group.name
@@ -519,8 +537,9 @@ class LiteLLMService(Construct):
             "KEEPALIVE_TIMEOUT": str(props.idle_timeout + 5),
             # LiteLLM's default (30 s) would cut in-flight requests long before stopTimeout.
             "GRACEFUL_SHUTDOWN_TIMEOUT": str(props.graceful_shutdown_timeout),
-            # Only the ALB can reach the tasks, so its X-Forwarded-* headers are trusted.
-            "FORWARDED_ALLOW_IPS": "*",
+            # Trust X-Forwarded-* only from the ALB's subnets: the ALB appends the real client
+            # address, and uvicorn then takes the right-most untrusted entry, not the client's own.
+            "FORWARDED_ALLOW_IPS": ",".join(props.trusted_proxy_cidrs),
         }
 
     def _container_definition(
@@ -575,13 +594,9 @@ class LiteLLMService(Construct):
         salt = kind == "salt-key"
         protect = salt and props.protect_secrets
         secret_name = f"{props.name}/litellm-{kind}"
-        random_value = Password(
-            self, f"{kind}-random",
-            length=GENERATED_KEY_LENGTH,
-            special=False,
-            min_lower=1,
-            min_upper=1,
-            min_numeric=1,
+        # Generated by Secrets Manager into a write-only argument: the value never enters state.
+        random_value = ephemeral_random_password(
+            self, f"{kind}-random", length=GENERATED_KEY_LENGTH, exclude_punctuation=True,
         )
         secret = SecretsmanagerSecret(
             self, f"{kind}-secret",
@@ -591,18 +606,18 @@ class LiteLLMService(Construct):
                 if salt else "LiteLLM master (admin) key"
             ),
             recovery_window_in_days=props.secret_recovery_window_days,
+            kms_key_id=props.kms_key_arn,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
             tags={"Name": secret_name},
         )
-        # The first value stays: a replaced random_password (or a key rotated by hand) must not
-        # overwrite what LiteLLM is already using.
+        # Written once: a write-only value is sent again only when its version number changes,
+        # which nothing here does, so a later apply (or a key rotated by hand) is left alone.
         SecretsmanagerSecretVersion(
             self, f"{kind}-secret-version",
             secret_id=secret.id,
-            secret_string=f"{prefix}{random_value.result}",
-            lifecycle=TerraformResourceLifecycle(
-                ignore_changes=["secret_string"], prevent_destroy=protect or None,
-            ),
+            secret_string_wo=f"{prefix}{random_value}",
+            secret_string_wo_version=GENERATED_KEY_VERSION,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
         )
         return secret.arn
 
@@ -613,6 +628,7 @@ class LiteLLMService(Construct):
             name=name,
             # A tag always means the same image, so a task definition never changes under us.
             image_tag_mutability="IMMUTABLE",
+            force_delete=self.props.ecr_force_delete or None,
             image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="AES256")],
             tags={"Name": name},
@@ -763,14 +779,15 @@ class LiteLLMService(Construct):
                 sid="ReadParameters", actions=["ssm:GetParameters"],
                 resources=parameter_arns,
             ))
-        if props.kms_key_arns:
+        decrypt_keys = [*props.kms_key_arns, *([props.kms_key_arn] if props.kms_key_arn else [])]
+        if decrypt_keys:
             services = [f"secretsmanager.{props.region}.amazonaws.com"]
             if parameter_arns:
                 services.append(f"ssm.{props.region}.amazonaws.com")
             statements.append(DataAwsIamPolicyDocumentStatement(
                 sid="DecryptSecrets",
                 actions=["kms:Decrypt"],
-                resources=list(props.kms_key_arns),
+                resources=decrypt_keys,
                 condition=[DataAwsIamPolicyDocumentStatementCondition(
                     test="StringEquals", variable="kms:ViaService", values=services,
                 )],
@@ -810,6 +827,10 @@ class LiteLLMService(Construct):
                 actions=["sts:AssumeRole"],
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["ecs-tasks.amazonaws.com"],
+                )],
+                # Confused-deputy guard: only ECS acting for this account.
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[self._account],
                 )],
             )],
         )

@@ -44,6 +44,7 @@ from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetG
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_random.id import Id as RandomId
 from cdktf_cdktf_provider_random.password import Password
 
 from core.security_group_rules import admit
@@ -138,6 +139,11 @@ class ElasticacheRedisProps:
     secret_recovery_window_days: int = 7
     """Of the generated token's secret: 0 deletes it at once on destroy; otherwise 7-30."""
     port: int = 6379
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key for data at rest, the slow log and the generated token's secret; None keeps the AWS-managed encryption."""
+    final_snapshot: bool = False
+    """Take a snapshot when the replication group is deleted (named with a suffix that is new
+    for every created group, so a second destroy never collides with the first one's)."""
 
     def __post_init__(self) -> None:
         versions = PARAMETER_GROUP_FAMILIES.get(self.engine)
@@ -246,6 +252,7 @@ class ElasticacheRedis(Construct):
             self, "slow-log-group",
             name=f"/aws/elasticache/{group_id}/slow-log",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": f"{group_id}-slow-log"},
         )
         self.log_group_name: str = slow_log.name
@@ -254,6 +261,7 @@ class ElasticacheRedis(Construct):
         self.auth_token_secret_arn: str = secret_arn
         self.secret_read_arns: tuple[str, ...] = (secret_arn,)
 
+        snapshot_suffix = RandomId(self, "final-snapshot-suffix", byte_length=4) if props.final_snapshot else None
         replication_group = ElasticacheReplicationGroup(
             self, "replication-group",
             replication_group_id=group_id,
@@ -272,6 +280,7 @@ class ElasticacheRedis(Construct):
             parameter_group_name=parameter_group.name,
             # A string in this provider version ("true"/"false"), as is auto_minor_version_upgrade.
             at_rest_encryption_enabled="true",
+            kms_key_id=props.kms_key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=auth_token,
@@ -281,6 +290,8 @@ class ElasticacheRedis(Construct):
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=props.snapshot_retention_limit,
             snapshot_window=props.snapshot_window,
+            final_snapshot_identifier=(
+                None if snapshot_suffix is None else f"{group_id}-final-{snapshot_suffix.hex}"),
             maintenance_window=props.maintenance_window,
             apply_immediately=props.apply_immediately,
             log_delivery_configuration=[ElasticacheReplicationGroupLogDeliveryConfiguration(
@@ -319,6 +330,7 @@ class ElasticacheRedis(Construct):
             name=secret_name,
             description=f"AUTH token of ElastiCache {replication_group_id(props.name)} (plain string)",
             recovery_window_in_days=props.secret_recovery_window_days,
+            kms_key_id=props.kms_key_arn,
             tags={"Name": secret_name},
         )
         SecretsmanagerSecretVersion(

@@ -358,6 +358,10 @@ class ManualControl(Construct):
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["lambda.amazonaws.com"],
                 )],
+                # Confused-deputy guard: only Lambda acting for this account.
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[self._account],
+                )],
             )],
         )
         role = IamRole(

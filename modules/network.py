@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -48,6 +49,8 @@ class NetworkProps:
     """``none`` (no egress from private subnets), ``single`` or ``per_az``."""
     flow_logs_enabled: bool = False
     flow_logs_retention_days: int = 30
+    flow_logs_kms_key_arn: str | None = None
+    """Customer-managed KMS key of the flow log group; None keeps the service's encryption."""
 
     def __post_init__(self) -> None:
         zones = len(self.availability_zones)
@@ -191,6 +194,7 @@ class Network(Construct):
             self, "flow-log-group",
             name=f"/aws/vpc/{name}/flow-logs",
             retention_in_days=self.props.flow_logs_retention_days,
+            kms_key_id=self.props.flow_logs_kms_key_arn,
         )
         assume = DataAwsIamPolicyDocument(
             self, "flow-log-assume-role",
@@ -198,6 +202,10 @@ class Network(Construct):
                 actions=["sts:AssumeRole"],
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["vpc-flow-logs.amazonaws.com"],
+                )],
+                # Confused-deputy guard: only flow logs of this account (the VPC's owner).
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[vpc.owner_id],
                 )],
             )],
         )

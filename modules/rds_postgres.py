@@ -28,7 +28,16 @@ from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbPara
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_random.id import Id as RandomId
 
 from core.security_group_rules import admit
 
@@ -118,9 +127,15 @@ class RdsPostgresProps:
     """Apply modifications now instead of in the maintenance window."""
     deletion_protection: bool = True
     performance_insights_enabled: bool = False
+    performance_insights_kms_key_id: str | None = None
+    """Key of the Performance Insights data; None uses ``kms_key_id``."""
+    monitoring_interval: int = 0
+    """Enhanced Monitoring (OS metrics) every N seconds (1, 5, 10, 15, 30, 60); 0 turns it off."""
     slow_query_threshold_ms: int = 1000
     """``log_min_duration_statement``: statements slower than this are logged (-1 turns it off)."""
     log_retention_days: int = 30
+    log_kms_key_arn: str | None = None
+    """Customer-managed KMS key of the exported log groups (storage keeps ``kms_key_id``)."""
     """Retention of the exported ``postgresql`` and ``upgrade`` CloudWatch log groups."""
     secret_recovery_window_days: int = 7
     """For the secret created when the password is supplied: 0 deletes it at once on destroy
@@ -152,6 +167,8 @@ class RdsPostgresProps:
             fail("secret_recovery_window_days must be 0 or 7-30")
         if not 1150 <= self.port <= 65535:
             fail("port must be 1150-65535")
+        if self.monitoring_interval not in (0, 1, 5, 10, 15, 30, 60):
+            fail("monitoring_interval must be 0, 1, 5, 10, 15, 30 or 60")
         if not _BACKUP_WINDOW_RE.match(self.backup_window):
             fail(f"backup_window {self.backup_window!r} is not hh24:mi-hh24:mi")
         m = _MAINTENANCE_WINDOW_RE.match(self.maintenance_window)
@@ -228,9 +245,14 @@ class RdsPostgres(Construct):
                 self, f"log-group-{log}",
                 name=f"/aws/rds/instance/{identifier}/{log}",
                 retention_in_days=props.log_retention_days,
+                kms_key_id=props.log_kms_key_arn,
             )
             for log in LOG_EXPORTS
         ]
+
+        # A new suffix per created instance: a fixed name would make the second destroy of a
+        # re-created instance fail on the first one's snapshot. Not secret, so state may hold it.
+        snapshot_suffix = None if props.skip_final_snapshot else RandomId(self, "final-snapshot-suffix", byte_length=4)
 
         pi = props.performance_insights_enabled
         instance = DbInstance(
@@ -267,14 +289,16 @@ class RdsPostgres(Construct):
             copy_tags_to_snapshot=True,
             deletion_protection=props.deletion_protection,
             skip_final_snapshot=props.skip_final_snapshot,
-            # Without it RDS refuses to delete an instance that keeps a final snapshot. Fixed, so a
-            # second destroy of a re-created instance needs the old snapshot removed first.
-            final_snapshot_identifier=None if props.skip_final_snapshot else f"{identifier}-final",
+            # Without it RDS refuses to delete an instance that keeps a final snapshot.
+            final_snapshot_identifier=(
+                None if snapshot_suffix is None else f"{identifier}-final-{snapshot_suffix.hex}"),
             apply_immediately=props.apply_immediately,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=pi,
             performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS if pi else None,
-            performance_insights_kms_key_id=props.kms_key_id if pi else None,
+            performance_insights_kms_key_id=(props.performance_insights_kms_key_id or props.kms_key_id) if pi else None,
+            monitoring_interval=props.monitoring_interval or None,
+            monitoring_role_arn=self._monitoring_role(identifier, log_groups[0]) if props.monitoring_interval else None,
             tags={"Name": identifier},
             depends_on=log_groups,
         )
@@ -311,6 +335,33 @@ class RdsPostgres(Construct):
         self.username_value_from: str = f"{secret_arn}:username::"
         self.password_value_from: str = f"{secret_arn}:password::"
         self.secret_read_arns: list[str] = [secret_arn]
+
+    def _monitoring_role(self, identifier: str, log_group: CloudwatchLogGroup) -> str:
+        """The role RDS uses to publish Enhanced Monitoring metrics (AWS's own managed policy)."""
+        # Partition and account from an ARN we own: no STS data source.
+        partition = Fn.element(Fn.split(":", log_group.arn), 1)
+        account = Fn.element(Fn.split(":", log_group.arn), 4)
+        trust = DataAwsIamPolicyDocument(
+            self, "monitoring-assume-role",
+            statement=[DataAwsIamPolicyDocumentStatement(
+                actions=["sts:AssumeRole"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(
+                    type="Service", identifiers=["monitoring.rds.amazonaws.com"],
+                )],
+                # Confused-deputy guard, as the RDS user guide's Enhanced Monitoring role shows.
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[account],
+                )],
+            )],
+        )
+        role = IamRole(self, "monitoring-role", name=f"{identifier}-monitoring",
+                       assume_role_policy=trust.json, tags={"Name": f"{identifier}-monitoring"})
+        IamRolePolicyAttachment(
+            self, "monitoring-role-policy",
+            role=role.name,
+            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        )
+        return role.arn
 
     def allow_from(self, id_: str, security_group_id: str, description: str) -> None:
         """Admit ``security_group_id`` on the database port; ``id_`` is the rule's construct id."""

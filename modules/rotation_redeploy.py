@@ -64,18 +64,26 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, Token
+from cdktf import AssetType, Fn, TerraformAsset, Token
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionEnvironment
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+)
+
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 from core.event_rules import rule_invoking
 
@@ -85,6 +93,7 @@ EVENT_SOURCE = "aws.secretsmanager"
 EVENT_DETAIL_TYPE = "Secret Label Updated"
 CURRENT_LABEL = "AWSCURRENT"
 LAMBDA_TIMEOUT_SECONDS = 30
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum
 RULE_SUFFIX = "-redeploy-on-secret-rotation"
 FUNCTION_SUFFIX = "-rotation-redeploy"
 # The values CloudWatch Logs accepts for retention_in_days (0, "never expire", is left out on purpose).
@@ -133,6 +142,14 @@ class RotationRedeployProps:
     the RDS module's ``credentials_secret_arn``; not a ``valueFrom`` with a ``:<json-key>::``
     suffix. See the module documentation for why the Redis AUTH token does not belong here."""
     log_retention_days: int = 30
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key of the log group and the function's environment variables (the
+    function's role may decrypt with it); None keeps the AWS-managed encryption."""
+    dead_letter_queue: bool = False
+    """Keep events the function failed on (after Lambda's two retries) for 14 days in an SQS
+    queue (``<name>-rotation-redeploy-dlq``): a lost event means tasks on a stale password."""
+    tracing: bool = False
+    """X-Ray active tracing of the function (its role may write trace segments)."""
     lambda_source_dir: str = DEFAULT_LAMBDA_SOURCE_DIR
     """Folder zipped into the function's package (it must hold ``handler.py``)."""
 
@@ -171,18 +188,20 @@ class RotationRedeployProps:
 
 
 class RotationRedeploy(Construct):
-    """Exposes ``rule_name``, ``rule_arn``, ``function_name``, ``function_arn``, ``role_name`` and
-    ``log_group_name``."""
+    """Exposes ``rule_name``, ``rule_arn``, ``function_name``, ``function_arn``, ``role_name``,
+    ``log_group_name`` and ``dead_letter_queue_name`` (None without one)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: RotationRedeployProps) -> None:
         super().__init__(scope, id_)
         self.props = props
         function_name = f"{props.name}{FUNCTION_SUFFIX}"
+        self.dead_letter_queue_name: str | None = None
 
         log_group = CloudwatchLogGroup(
             self, "function-log-group",
             name=f"/aws/lambda/{function_name}",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         self.log_group_name: str = log_group.name
 
@@ -193,8 +212,25 @@ class RotationRedeploy(Construct):
                 principals=[DataAwsIamPolicyDocumentStatementPrincipals(
                     type="Service", identifiers=["lambda.amazonaws.com"],
                 )],
+                # Confused-deputy guard: only Lambda acting for this account (the account is
+                # field 4 of the log group's ARN; no data source needed).
+                condition=[DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount",
+                    values=[Fn.element(Fn.split(":", log_group.arn), 4)],
+                )],
             )],
         )
+        queue = None
+        if props.dead_letter_queue:
+            queue = SqsQueue(
+                self, "dead-letter-queue",
+                name=f"{function_name}-dlq",
+                message_retention_seconds=DLQ_RETENTION_SECONDS,
+                kms_master_key_id=props.kms_key_arn,
+                sqs_managed_sse_enabled=None if props.kms_key_arn else True,
+                tags={"Name": f"{function_name}-dlq"},
+            )
+            self.dead_letter_queue_name = queue.name
         role = IamRole(
             self, "function-role",
             name=function_name,
@@ -217,6 +253,35 @@ class RotationRedeploy(Construct):
                     actions=["ecs:UpdateService"],
                     resources=[props.service_arn],
                 ),
+                *([DataAwsIamPolicyDocumentStatement(
+                    # Lambda decrypts the environment variables with the function's own role.
+                    sid="DecryptOwnEnvironment",
+                    actions=["kms:Decrypt"],
+                    resources=[props.kms_key_arn],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="kms:ViaService",
+                        values=[f"lambda.{Fn.element(Fn.split(':', log_group.arn), 3)}.amazonaws.com"],
+                    )],
+                )] if props.kms_key_arn else []),
+                *([DataAwsIamPolicyDocumentStatement(
+                    sid="DeadLetters", actions=["sqs:SendMessage"], resources=[queue.arn],
+                )] if queue is not None else []),
+                *([DataAwsIamPolicyDocumentStatement(
+                    # Lambda writes dead letters with the role's credentials into the encrypted queue.
+                    sid="EncryptDeadLetters",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[props.kms_key_arn],
+                    condition=[DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="kms:ViaService",
+                        values=[f"sqs.{Fn.element(Fn.split(':', log_group.arn), 3)}.amazonaws.com"],
+                    )],
+                )] if queue is not None and props.kms_key_arn else []),
+                *([DataAwsIamPolicyDocumentStatement(
+                    # X-Ray defines no resource types for these actions.
+                    sid="WriteTraces",
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],
+                )] if props.tracing else []),
             ],
         )
         role_policy = IamRolePolicy(
@@ -247,6 +312,9 @@ class RotationRedeploy(Construct):
                 "CLUSTER_NAME": props.cluster_name,
                 "SERVICE_NAME": props.service_name,
             }),
+            kms_key_arn=props.kms_key_arn,
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=queue.arn) if queue is not None else None,
+            tracing_config=LambdaFunctionTracingConfig(mode="Active") if props.tracing else None,
             # The log group first, or the first invocation creates one that never expires; the
             # policy first, or an early event fails for want of permissions.
             depends_on=[log_group, role_policy],

@@ -137,13 +137,18 @@ def workload_statements(
                   test="StringLike", variable="secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn",
                   values=[f"arn:aws:rds:*:*:db:{prefix}-{_ENV}-*"],
               )]),
-        # Customer-managed keys given through litellm_secrets/kms_key_arns: only through the
-        # services that hold our secrets and parameters.
-        allow("DecryptThroughSecretStores", ["kms:Decrypt"], ["*"],
+        # Customer-managed keys (the environment key, keys given through litellm_secrets): only
+        # through the services that hold our secrets, parameters, objects, dead letters and
+        # function environments.
+        allow("UseKeysThroughServices", ["kms:Decrypt", "kms:GenerateDataKey"], ["*"],
               [DataAwsIamPolicyDocumentStatementCondition(
                   test="StringLike", variable="kms:ViaService",
-                  values=["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com", "s3.*.amazonaws.com"],
+                  values=["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com", "s3.*.amazonaws.com",
+                          "sqs.*.amazonaws.com", "lambda.*.amazonaws.com"],
               )]),
+        allow("SendOwnDeadLetters", ["sqs:SendMessage"], [f"arn:aws:sqs:*:*:{prefix}-{_ENV}-*"]),
+        # X-Ray defines no resource types for its write actions.
+        allow("WriteTraces", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
         *(allow(f"ReadExternalSecrets{index}", ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
                 # A secret's ARN ends in a random suffix the configuration may leave out.
                 sorted({arn if ":ssm:" in arn else f"{arn}*" for arn in arns}),

@@ -11,7 +11,11 @@ Run it through ``scripts/litellm-boost.sh`` (which picks the project's virtualen
                                       and back to zero after 4 hours
     litellm-boost.sh --status         print the service's state (and the boost, if any)
     options: --env NAME (default dev), --no-wait, --timeout S (600), --poll-interval S (5),
-             --region R, --project-root DIR
+             --region R, --project-root DIR, --force
+
+Scaling a production-like environment with autoscaling to 0 (``--off`` or ``0``) is refused
+unless ``--force``: it lowers the autoscaling minimum to 0, which only the next scale-up through
+this script restores, so production would otherwise stay down with nothing bringing it back.
 
 Nothing is read from Terraform state: cluster, service, API and load balancer are found by the
 deterministic names derived from ``environments/<env>.toml`` (``<name_prefix>-<environment>``),
@@ -111,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="boost for H hours through the manual-control API "
                              "(needs litellm_manual_control_enabled)")
     parser.add_argument("--status", action="store_true", help="print the service's state and exit")
+    parser.add_argument("--force", action="store_true",
+                        help="allow scaling a production-like autoscaled environment to 0")
     parser.add_argument("--env", default="dev", metavar="NAME",
                         help="environment (environments/NAME.toml; default: dev)")
     parser.add_argument("--no-wait", action="store_true", help="return right after the change")
@@ -586,6 +592,14 @@ def run(args: argparse.Namespace, out: TextIO, aws: Aws | None = None) -> int:
     if args.region is None and ambient and ambient != target.region:
         print(f"note: using {target.env.source}'s region {target.region} (AWS_REGION {ambient} "
               f"is ignored; pass --region to override)", file=sys.stderr)
+    off = args.off or (args.count == 0 and args.hours is None and not args.status)
+    env = target.env
+    if off and env.production_like and env.litellm_autoscaling_enabled and not args.force:
+        raise BoostError(
+            f"{env.source} is production-like with autoscaling (minimum "
+            f"{env.litellm_autoscaling_min_capacity}): scaling to 0 sets the autoscaling minimum to "
+            "0 and nothing restores it until the next scale-up with this script; pass --force to "
+            "do it anyway")
     aws = aws or Aws(target.region)
     aws.credentials()
     print(f"{target.env.stack_name}: {target.describe()}", file=out)

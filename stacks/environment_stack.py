@@ -15,6 +15,7 @@ from modules.alarms import Alarms, AlarmsProps
 from modules.alb import LoadBalancer, LoadBalancerProps
 from modules.backend_database import BackendDatabase, BackendDatabaseProps
 from modules.bastion import Bastion, BastionProps
+from modules.encryption_key import EncryptionKey, EncryptionKeyProps
 from modules.ecs_litellm import LiteLLMService, LiteLLMServiceProps
 from modules.elasticache_redis import ElasticacheRedis, ElasticacheRedisProps, replication_group_id
 from modules.manual_control import ManualControl, ManualControlProps
@@ -73,6 +74,14 @@ class EnvironmentStack(TerraformStack):
             # S3 native locking (Terraform >= 1.10); cdktf's S3Backend has no typed field for it.
             self.add_override("terraform.backend.s3.use_lockfile", True)
 
+        # Production-like environments encrypt logs, generated secrets and the cache with their own
+        # key (auditable, restrictable); dev keeps the free AWS-managed encryption.
+        self.encryption_key: EncryptionKey | None = None
+        if env.production_like:
+            self.encryption_key = EncryptionKey(
+                self, "encryption-key", props=EncryptionKeyProps(name=env.resource_prefix, region=env.aws_region))
+        self.kms_key_arn: str | None = self.encryption_key.arn if self.encryption_key else None
+
         self.network = Network(
             self, "network",
             props=NetworkProps(
@@ -85,6 +94,7 @@ class EnvironmentStack(TerraformStack):
                 nat_gateway_mode=env.nat_gateway_mode,
                 flow_logs_enabled=env.vpc_flow_logs_enabled,
                 flow_logs_retention_days=env.vpc_flow_logs_retention_days,
+                flow_logs_kms_key_arn=self.kms_key_arn,
             ),
         )
         self._build_data_tier(env)
@@ -129,6 +139,11 @@ class EnvironmentStack(TerraformStack):
                 apply_immediately=env.rds_apply_immediately,
                 deletion_protection=env.rds_deletion_protection,
                 performance_insights_enabled=env.rds_performance_insights_enabled,
+                performance_insights_kms_key_id=env.rds_kms_key_id or self.kms_key_arn,
+                # OS metrics (memory, swap, per-process CPU) explain what CPU alarms cannot.
+                monitoring_interval=60 if env.production_like else 0,
+                log_retention_days=env.operational_log_retention_days,
+                log_kms_key_arn=self.kms_key_arn,
             ),
         )
         self.cache = ElasticacheRedis(
@@ -147,6 +162,10 @@ class EnvironmentStack(TerraformStack):
                 maintenance_window=env.redis_maintenance_window,
                 apply_immediately=env.redis_apply_immediately,
                 auth_token_secret_arn=env.redis_auth_token_secret_arn,
+                # Production keeps the cache's contents on destroy; dev tears down cleanly.
+                final_snapshot=env.production_like,
+                log_retention_days=env.operational_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
             ),
         )
         self.backend_database: BackendDatabase | None = None
@@ -191,6 +210,12 @@ class EnvironmentStack(TerraformStack):
                 access_logs_enabled=env.alb_access_logs_enabled,
                 waf_enabled=env.waf_enabled,
                 waf_rate_limit_per_5_minutes=env.waf_rate_limit_per_5_minutes,
+                waf_count_only_rules=env.waf_count_only_rules,
+                waf_logging_enabled=env.waf_logging_enabled,
+                waf_log_retention_days=env.waf_log_retention_days,
+                waf_log_kms_key_arn=self.kms_key_arn,
+                # None: the security group's alb_ingress_cidrs already decide who reaches them.
+                admin_cidrs=env.litellm_admin_cidrs,
             ),
         )
         alb, database, cache = self.load_balancer, self.database, self.cache
@@ -235,9 +260,11 @@ class EnvironmentStack(TerraformStack):
                 # Losing the salt key makes every credential stored in the database unreadable.
                 protect_secrets=env.rds_deletion_protection,
                 log_retention_days=env.litellm_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
                 enable_execute_command=env.litellm_enable_execute_command,
                 target_group_arn=alb.target_group_arn,
                 alb_security_group_id=alb.security_group_id,
+                trusted_proxy_cidrs=tuple(env.private_subnet_cidrs if env.alb_internal else env.public_subnet_cidrs),
                 additional_security_group_ids=env.additional_service_security_group_ids,
                 idle_timeout=env.alb_idle_timeout,
                 autoscaling_enabled=env.litellm_autoscaling_enabled,
@@ -247,6 +274,8 @@ class EnvironmentStack(TerraformStack):
                 autoscaling_requests_per_target=env.litellm_autoscaling_requests_per_target,
                 alb_request_count_resource_label=alb.request_count_resource_label,
                 ecr_repository_enabled=env.ecr_repository_enabled,
+                # Dev must tear down even after images were pushed; production keeps them.
+                ecr_force_delete=not env.production_like,
                 config_file=env.litellm_config_file,
             ),
         )
@@ -297,6 +326,10 @@ class EnvironmentStack(TerraformStack):
                 service_name=self.service.service_name,
                 service_arn=self.service.service_arn,
                 secret_arns=(self.database.credentials_secret_arn,),
+                log_retention_days=env.operational_log_retention_days,
+                kms_key_arn=self.kms_key_arn,
+                tracing=env.production_like,
+                dead_letter_queue=env.production_like,
             ),
         )
 
@@ -338,6 +371,7 @@ class EnvironmentStack(TerraformStack):
             props=AlarmsProps(
                 name=env.resource_prefix,
                 email=env.alarm_email,
+                kms_key_arn=self.kms_key_arn,
                 alb_arn_suffix=self.load_balancer.arn_suffix,
                 target_group_arn_suffix=self.load_balancer.target_group_arn_suffix,
                 cluster_name=self.service.cluster_name,
@@ -379,6 +413,7 @@ class EnvironmentStack(TerraformStack):
             "alarm_topic_arn": self.alarms.topic_arn if self.alarms else None,
             "litellm_manual_control_api_url": self.manual_control.api_url if self.manual_control else None,
             "backend_db_bastion_instance_id": self.bastion.instance_id if self.bastion else None,
+            "backend_db_bastion_tunnel_policy_arn": self.bastion.tunnel_policy_arn if self.bastion else None,
             "litellm_manual_control_invoke_policy": (
                 self.manual_control.invoke_policy_json if self.manual_control else None),
         }

@@ -18,6 +18,12 @@ CANONICAL_ENVIRONMENT = {
     "aws_region": "eu-west-1",
     "availability_zones": ["eu-west-1a", "eu-west-1b"],
     "vpc_cidr": "10.40.0.0/16",
+    # No certificate in throw-away projects: plain HTTP must be accepted explicitly.
+    "alb_allow_http_only": True,
+    # Default deletion protection makes the canonical environment production-like: a pinned
+    # (obviously fake) digest and no alarm recipient, accepted knowingly.
+    "litellm_container_image": "ghcr.io/berriai/litellm@sha256:" + "ab" * 32,
+    "alarm_destination_waived": True,
 }
 
 DELETE = object()

@@ -9,6 +9,9 @@ directory that plans without network, AWS account or state:
   credentials and the ``skip_*`` switches, so nothing talks to AWS (see :func:`offline_override`);
 * ``random_*`` resources are replaced by variables, because the random provider is not in the
   offline mirror (see :func:`swap_random_resources`); what was swapped is reported;
+* calls of core/ephemeral.py's password module (an ephemeral Secrets Manager GetRandomPassword,
+  opened at plan time) are replaced by ephemeral variables (see :func:`swap_ephemeral_passwords`);
+  a top-level ephemeral resource is refused, like an API-calling data source;
 * data sources that would call an AWS API are refused with a clear message
   (see :func:`check_data_sources`);
 * provider plugins come only from a filesystem mirror, through a CLI config written here, so
@@ -405,6 +408,59 @@ def _names_swapped(entry: str, swapped: set[str]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# ephemeral swap
+# --------------------------------------------------------------------------------------------
+
+# core/ephemeral.py ships its module as an asset under this construct id.
+EPHEMERAL_PASSWORD_MODULE_MARKER = "/ephemeral-password-module/"
+_MODULE_VALUE_REF = re.compile(r"(?<![\w.\-])module\.(?P<name>[A-Za-z_][\w\-]*)\.value\b")
+
+
+def swap_ephemeral_passwords(config: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Replace each call of core/ephemeral.py's password module by an ephemeral variable.
+
+    The module's ``ephemeral "aws_secretsmanager_random_password"`` calls Secrets Manager during
+    plan, which mock credentials cannot do. An ephemeral, sensitive variable keeps what matters
+    offline: Terraform still refuses it anywhere but a write-only argument, a local or another
+    ephemeral context, so a generated secret wired into a persisted argument fails the offline
+    plan just as it would the real one. Returns the rewritten config and ``variable name ->
+    swapped module address``. A top-level ``ephemeral`` block (which would call AWS during plan)
+    is refused."""
+    config = copy.deepcopy(dict(config))
+    if config.get("ephemeral"):
+        raise OfflineConfigError(
+            f"ephemeral resource(s) {', '.join(sorted(config['ephemeral']))} would call AWS during plan; "
+            "only core/ephemeral.py's password module has an offline stand-in")
+    modules = config.get("module", {})
+    names = {name: "offline_ephemeral_" + re.sub(r"[^A-Za-z0-9_]+", "_", name)
+             for name, body in modules.items()
+             if name != "//" and EPHEMERAL_PASSWORD_MODULE_MARKER in str(body.get("source", ""))}
+    if not names:
+        return config, {}
+    for name in names:
+        modules.pop(name)
+    if not modules:
+        config.pop("module", None)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, str):
+            return _rewrite_code(node, lambda code: _MODULE_VALUE_REF.sub(
+                lambda m: f"var.{names[m['name']]}" if m["name"] in names else m.group(0), code))
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if isinstance(node, Mapping):
+            return {k: (v if k == "//" else rewrite(v)) for k, v in node.items()}
+        return node
+
+    config = rewrite(config)
+    config.setdefault("variable", {}).update({
+        variable: {"type": "string", "default": f"{PLACEHOLDER}-{name}", "sensitive": True, "ephemeral": True,
+                   "description": f"offline stand-in for module.{name}.value (an ephemeral password)"}
+        for name, variable in names.items()})
+    return config, {variable: f"module.{name}" for name, variable in names.items()}
+
+
+# --------------------------------------------------------------------------------------------
 # Offline checks and the override file
 # --------------------------------------------------------------------------------------------
 
@@ -780,6 +836,9 @@ def prepare_stack(stack_dir: Path, workdir: Path, mirrored_sources: Iterable[str
         left = random_references(swap.config)
         if left:
             raise OfflineConfigError(f"random_* references the swap could not rewrite: {sorted(set(left))}")
+        swap.config, ephemeral_variables = swap_ephemeral_passwords(swap.config)
+        swap.swapped += sorted(ephemeral_variables.values())
+        swap.variables.update(ephemeral_variables)
         check_data_sources(swap.config)
         mirrored = set(mirrored_sources)
         missing = [str(r) for r in provider_requirements(swap.config) if r.source not in mirrored]

@@ -327,6 +327,11 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(synthesized, case):
     cloudwatch = [s for s in statements if s["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]]
     assert len(cloudwatch) == 1
     assert sorted(cloudwatch[0]["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # Only CloudWatch acting for this account (the key's own account) may use the key.
+    (condition,) = cloudwatch[0]["condition"]
+    assert (condition["test"], condition["variable"]) == ("StringEquals", "aws:SourceAccount")
+    (account,) = condition["values"]
+    assert re.fullmatch(r"\$\{element\(split\(\":\", aws_kms_key\.[\w-]+\.arn\), 4\)\}", account), account
     # The account root keeps administering the key, or nobody could ever change it again.
     root = [s for s in statements if s["principals"][0]["type"] == "AWS"]
     assert len(root) == 1 and root[0]["actions"] == ["kms:*"]
@@ -427,3 +432,17 @@ def test_colliding_alarm_names_fail_at_synth_time():
     # "unit-test-postgres" loses the name prefix and becomes "postgres", like the second one.
     with pytest.raises(ValueError, match="duplicate alarm name 'unit-test-postgres-cpu'"):
         Alarms(stack, "alarms", props=_props(db_instance_identifiers=("unit-test-postgres", "postgres")))
+
+
+def test_a_shared_environment_key_replaces_the_topics_own_key():
+    shared = "arn:aws:kms:eu-west-1:111122223333:key/00000000-1111-2222-3333-444444444444"
+    app = Testing.app()
+    stack = TerraformStack(app, "alarms-shared-key")
+    AwsProvider(stack, "aws", region="eu-west-1")
+    alarms = Alarms(stack, "alarms", props=_props(kms_key_arn=shared))
+    synthesized = json.loads(Testing.synth(stack))
+    # One key per environment: no second key (and no second root-admin key policy) for the topic.
+    assert resources(synthesized, "aws_kms_key") == {}
+    assert resources(synthesized, "aws_kms_key_policy") == {}
+    assert _topic(synthesized)["kms_master_key_id"] == shared
+    assert alarms.kms_key_arn == shared

@@ -22,6 +22,10 @@ EXPOSED = ("security_group_id", "arn", "arn_suffix", "dns_name", "zone_id", "tar
 OPTIONAL = ("https_listener_arn", "web_acl_arn", "access_logs_bucket", "waf_log_group_name")
 
 
+# Four CIDRs: more than one ALB rule can hold next to two paths.
+ADMIN_CIDRS = ("203.0.113.0/24", "198.51.100.7/32", "192.0.2.0/28", "192.0.2.64/26")
+
+
 def _props(**overrides) -> LoadBalancerProps:
     base = dict(
         name="unit-test",
@@ -37,6 +41,7 @@ CASES = {
     "http": _props(
         ingress_cidrs=("203.0.113.0/24", "198.51.100.7/32"),
         allowed_security_group_ids=("sg-0allowedbyconfig",),
+        admin_cidrs=ADMIN_CIDRS,
     ),
     "https": _props(
         name="unit-https",
@@ -60,6 +65,7 @@ CASES = {
         waf_count_only_rules=("CrossSiteScripting_BODY",),
         waf_logging_enabled=True,
         waf_log_retention_days=90,
+        admin_cidrs=(),
     ),
 }
 
@@ -395,7 +401,12 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(synt
         "type": "Service", "identifiers": ["logdelivery.elasticloadbalancing.amazonaws.com"],
     }]
     (resource,) = deliver["resources"]
-    assert resource.startswith("${aws_s3_bucket.") and resource.endswith(".arn}/AWSLogs/*")
+    # Only our account's prefix (the ALB security group's owner): other accounts' load
+    # balancers cannot deliver into this bucket (confused deputy).
+    bucket_ref, account_ref = re.fullmatch(r"(\$\{aws_s3_bucket\.[\w-]+\.arn\})/AWSLogs/(\$\{[^}]+\})/\*", resource).groups()
+    assert account_ref.endswith(".owner_id}")
+    assert ref_target(stack, account_ref) is next(
+        g for g in resources(stack, "aws_security_group").values() if g["name"] == "unit-prod-alb")
     tls = statements["DenyInsecureTransport"]
     assert tls["effect"] == "Deny" and tls["actions"] == ["s3:*"]
     assert tls["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
@@ -495,3 +506,81 @@ def test_props_refuse_policies_that_accept_tls_below_1_2(policy):
                                     "ELBSecurityPolicy-FS-1-2-Res-2020-10", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"])
 def test_props_accept_tls_1_2_and_newer_policies(policy):
     assert _props(certificate_arn=CERTIFICATE, ssl_policy=policy).ssl_policy == policy
+# --- admin surface ----------------------------------------------------------------------------
+
+
+def _listener_rules(stack: dict, listener: dict) -> list[dict]:
+    return sorted((r for r in resources(stack, "aws_lb_listener_rule").values()
+                   if ref_target(stack, r["listener_arn"]) is listener), key=lambda r: r["priority"])
+
+
+def _admin_verdict(rules: list[dict], path: str, source: str) -> str:
+    """What the ALB does with ``path`` from ``source``: the first matching rule's action type,
+    else the listener default ("default")."""
+    import fnmatch
+    import ipaddress
+
+    for rule in rules:
+        matches = True
+        for condition in rule["condition"]:
+            if "path_pattern" in condition:
+                matches &= any(fnmatch.fnmatchcase(path, p) for p in condition["path_pattern"]["values"])
+            if "source_ip" in condition:
+                matches &= any(ipaddress.ip_address(source) in ipaddress.ip_network(c)
+                               for c in condition["source_ip"]["values"])
+        if matches:
+            (action,) = rule["action"]
+            return action["type"]
+    return "default"
+
+
+ADMIN_SAMPLES = ("/ui", "/ui/login", "/key/generate", "/user/new", "/team/new", "/model/new",
+                 "/config/update", "/organization/new", "/global/spend/report", "/spend/logs", "/health")
+CLIENT_SAMPLES = ("/v1/chat/completions", "/chat/completions", "/v1/models", "/health/readiness",
+                  "/embeddings", "/v1/messages")
+
+
+def test_admin_paths_only_from_admin_cidrs(synthesized):
+    _, stack, _ = synthesized["http"]
+    rules = _listener_rules(stack, _listeners(stack)[80])
+    assert rules, "no admin rules on the forwarding listener"
+    for path in ADMIN_SAMPLES:
+        for inside in ("203.0.113.9", "198.51.100.7", "192.0.2.5", "192.0.2.100"):
+            assert _admin_verdict(rules, path, inside) == "forward", (path, inside)
+        assert _admin_verdict(rules, path, "198.51.100.8") == "fixed-response", path
+    for path in CLIENT_SAMPLES:
+        assert _admin_verdict(rules, path, "198.51.100.8") == "default", path
+    for rule in rules:
+        values = sum(len(c.get("path_pattern", c.get("source_ip", {})).get("values", [])) for c in rule["condition"])
+        assert values <= 5, rule  # the ALB's limit of condition values per rule
+        if rule["action"][0]["type"] == "forward":
+            assert ref_target(stack, rule["action"][0]["target_group_arn"]) is _one(stack, "aws_lb_target_group")
+        else:
+            assert rule["action"][0]["fixed_response"]["status_code"] == "403"
+    assert len({r["priority"] for r in rules}) == len(rules)
+
+
+def test_empty_admin_cidrs_close_the_admin_paths_on_every_forwarding_listener(synthesized):
+    _, stack, _ = synthesized["prod"]
+    listeners = _listeners(stack)
+    assert _listener_rules(stack, listeners[80]) == []  # it only redirects to 443
+    rules = _listener_rules(stack, listeners[443])
+    assert {r["action"][0]["type"] for r in rules} == {"fixed-response"}
+    for path in ADMIN_SAMPLES:
+        assert _admin_verdict(rules, path, "10.0.0.1") == "fixed-response", path
+    for path in CLIENT_SAMPLES:
+        assert _admin_verdict(rules, path, "10.0.0.1") == "default", path
+
+
+def test_admin_paths_are_unrestricted_when_no_admin_cidrs_are_given(synthesized):
+    _, stack, _ = synthesized["https"]
+    assert resources(stack, "aws_lb_listener_rule") == {}
+
+
+def test_access_logs_are_versioned_so_a_deleted_log_stays_recoverable(synthesized):
+    _, stack, _ = synthesized["prod"]
+    (versioning,) = resources(stack, "aws_s3_bucket_versioning").values()
+    assert ref_target(stack, versioning["bucket"]) is _one(stack, "aws_s3_bucket")
+    assert versioning["versioning_configuration"]["status"] == "Enabled"
+    (rule,) = _one(stack, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]

@@ -117,7 +117,11 @@ def test_durable_props_are_applied(synthesized):
     assert instance["backup_retention_period"] == 14
     assert instance["deletion_protection"] is True
     assert instance["skip_final_snapshot"] is False
-    assert instance["final_snapshot_identifier"] == "unit-prod-backend-postgres-final"
+    # A suffix new for every created instance: a fixed name blocks the second destroy.
+    suffix = re.fullmatch(r"unit-prod-backend-postgres-final-(\$\{random_id\.[\w-]+\.hex\})",
+                          instance["final_snapshot_identifier"])
+    assert suffix, instance["final_snapshot_identifier"]
+    assert ref_target(stack, suffix.group(1))["byte_length"] == 4
     assert instance["port"] == 5433
     assert _one(stack, "aws_secretsmanager_secret")["recovery_window_in_days"] == 30
 
@@ -218,16 +222,23 @@ def test_client_group_may_leave_only_towards_the_database(synthesized, case):
 # --- password and secret ----------------------------------------------------------------------
 
 def _password(stack: dict) -> tuple[str, dict]:
-    (logical_id, config), = resources(stack, "random_password").items()
-    return logical_id, config
+    """(``module.<name>.value``, the call of core/ephemeral.py's password module)."""
+    (name, module), = stack["module"].items()
+    assert "/ephemeral-password-module/" in module["source"]
+    return f"module.{name}.value", module
+
+
+def _special(block: dict) -> str:
+    """The punctuation GetRandomPassword may use (core/ephemeral_password excludes the rest)."""
+    return block["allowed_punctuation"]
 
 
 def test_generated_password_suits_rds_and_stresses_urls(synthesized):
     _, stack = synthesized["dev"]
     _, password = _password(stack)
     assert 8 <= password["length"] <= 128  # RDS for PostgreSQL
-    assert password["special"] is True
-    special = password["override_special"]
+    assert password["exclude_punctuation"] is False
+    special = _special(password)
     assert not set('/@" ') & set(special), "RDS rejects these in master passwords"
     assert set(":?#%+&") <= set(special)
     # Terraform JSON strings are templates: these would be read as interpolation/directives.
@@ -237,9 +248,20 @@ def test_generated_password_suits_rds_and_stresses_urls(synthesized):
 @pytest.mark.parametrize("case", CASES)
 def test_password_only_appears_as_a_reference(synthesized, case):
     _, stack = synthesized[case]
-    password_id, _ = _password(stack)
+    password_ref, _ = _password(stack)
     instance = _one(stack, "aws_db_instance")
-    assert instance["password"] == f"${{random_password.{password_id}.result}}"
+    # Write-only: the password never enters state (the old `password` argument did).
+    assert "password" not in instance
+    assert instance["password_wo"] == f"${{{password_ref}}}"
+    assert instance["password_wo_version"] == 1
+    version = _one(stack, "aws_secretsmanager_secret_version")
+    assert "secret_string" not in version
+    # A replaced instance got this run's password on create: its new resource_id changes the
+    # secret's write-only version, so the secret is rewritten with the same value in that run.
+    instance_id = next(iter(resources(stack, "aws_db_instance")))
+    assert version["secret_string_wo_version"] == (
+        f"${{((1 * 4294967296) + parseint(substr(sha1(aws_db_instance.{instance_id}.resource_id), 0, 8), 16))}}")
+    assert "lifecycle" not in version  # replace_triggered_by would close the HCL exit route
 
     def walk(node, path=""):
         if isinstance(node, dict):
@@ -253,8 +275,8 @@ def test_password_only_appears_as_a_reference(synthesized, case):
 
     secret_like = re.compile(r"password|secret_string|auth_token|secret_binary", re.I)
     checked = 0
-    for path, value in walk(stack):
-        if secret_like.search(path.rsplit(".", 1)[-1]):
+    for path, value in walk(stack["resource"]):
+        if secret_like.search(path.rsplit(".", 1)[-1]) and not path.endswith("_version"):
             assert isinstance(value, str) and value.startswith("${") and value.endswith("}"), path
             checked += 1
     assert checked >= 2  # the instance password and the secret string
@@ -299,7 +321,7 @@ def _split_top_level(body: str) -> list[str]:
 
 def _secret_fields(stack: dict) -> tuple[str, dict[str, str]]:
     """The jsonencode(...) expression of the secret string, and its key -> HCL expression."""
-    secret_string = _one(stack, "aws_secretsmanager_secret_version")["secret_string"]
+    secret_string = _one(stack, "aws_secretsmanager_secret_version")["secret_string_wo"]
     assert secret_string.startswith("${jsonencode({") and secret_string.endswith("})}")
     expression = secret_string[2:-1]
     fields = {}
@@ -314,7 +336,7 @@ def _secret_fields(stack: dict) -> tuple[str, dict[str, str]]:
 def test_secret_json_has_exactly_the_connection_keys(synthesized, case):
     _, stack = synthesized[case]
     props = CASES[case]
-    password_id, _ = _password(stack)
+    password_ref, _ = _password(stack)
     instance_id = next(iter(resources(stack, "aws_db_instance")))
     _, fields = _secret_fields(stack)
     assert set(fields) == SECRET_KEYS
@@ -323,7 +345,7 @@ def test_secret_json_has_exactly_the_connection_keys(synthesized, case):
     assert fields["host"] == f"aws_db_instance.{instance_id}.address"
     assert fields["port"] == str(props.port)  # a JSON number, not a string
     assert fields["username"] == f'"{props.master_username}"'
-    assert fields["password"] == f"random_password.{password_id}.result"
+    assert fields["password"] == password_ref
     assert fields["dbname"] == f'"{props.database_name}"'
 
 
@@ -331,12 +353,12 @@ def test_secret_json_has_exactly_the_connection_keys(synthesized, case):
 def test_secret_url_percent_encodes_the_credentials(synthesized, case):
     _, stack = synthesized[case]
     props = CASES[case]
-    password_id, _ = _password(stack)
+    password_ref, _ = _password(stack)
     instance_id = next(iter(resources(stack, "aws_db_instance")))
     _, fields = _secret_fields(stack)
     assert fields["url"] == (
         f'"postgresql://${{urlencode("{props.master_username}")}}'
-        f":${{urlencode(random_password.{password_id}.result)}}"
+        f":${{urlencode({password_ref})}}"
         f'@${{aws_db_instance.{instance_id}.address}}:{props.port}/{props.database_name}"'
     )
 
@@ -351,17 +373,18 @@ def test_terraform_evaluates_the_secret_to_a_url_that_round_trips(synthesized, t
         pytest.skip("terraform is not on PATH")
     _, stack = synthesized["dev"]
     props = CASES["dev"]
-    password_id, password_config = _password(stack)
+    password_ref, password_config = _password(stack)
     instance_id = next(iter(resources(stack, "aws_db_instance")))
     expression, _ = _secret_fields(stack)
-    expression = expression.replace(f"random_password.{password_id}.result", "var.password")
+    expression = expression.replace(password_ref, "var.password")
     expression = expression.replace(f"aws_db_instance.{instance_id}.address", "var.host")
     assert not re.search(r"\b(aws|random)_[a-z_]+\.", expression), expression
 
     # Every special character the generator may use, between letters and digits.
-    password = "aZ0" + "x9".join(password_config["override_special"]) + "Q7"
-    assert set(password_config["override_special"]) <= set(password)
-    assert set(password) <= set(password_config["override_special"]) | set(string.ascii_letters + string.digits)
+    special = _special(password_config)
+    password = "aZ0" + "x9".join(special) + "Q7"
+    assert set(special) <= set(password)
+    assert set(password) <= set(special) | set(string.ascii_letters + string.digits)
     host = "unit-test-backend-postgres.abcdefghijkl.eu-west-1.rds.amazonaws.com"
 
     (tmp_path / "variables.tf").write_text(

@@ -20,7 +20,7 @@ from tests import terraform_harness as th
 from tests.helpers import data_sources, ref, ref_target, resources
 
 AL2023_ARM64 = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
-EXPOSED = ("instance_id", "instance_name", "security_group_id", "role_name")
+EXPOSED = ("instance_id", "instance_name", "security_group_id", "role_name", "tunnel_policy_arn")
 
 
 def _props(**overrides) -> BastionProps:
@@ -198,28 +198,54 @@ def test_allow_egress_to_keeps_its_description(synthesized):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_role_has_only_the_ssm_core_managed_policy(synthesized, case):
+def test_role_carries_only_the_minimal_ssm_agent_policy(synthesized, case):
     _, stack = synthesized[case]
-    ((attachment_name, attachment),) = resources(stack, "aws_iam_role_policy_attachment").items()
-    assert re.fullmatch(
-        r"arn:\$\{data\.aws_partition\.[\w-]+\.partition\}:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        attachment["policy_arn"],
-    ), attachment["policy_arn"]
+    # No AmazonSSMManagedInstanceCore: it grants ssm:GetParameter(s) on every parameter.
+    assert resources(stack, "aws_iam_role_policy_attachment") == {}
     (role,) = resources(stack, "aws_iam_role").values()
-    assert ref_target(stack, attachment["role"]) is role
     assert "inline_policy" not in role and "managed_policy_arns" not in role
-    assert resources(stack, "aws_iam_role_policy") == {}
-    assert resources(stack, "aws_iam_policy") == {}
+    ((policy_name, policy),) = resources(stack, "aws_iam_role_policy").items()
+    assert ref_target(stack, policy["role"]) is role
+    document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"])
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document.group(1)]["statement"]}
+    assert statements["RegisterWithSsm"]["actions"] == ["ssm:UpdateInstanceInformation"]
+    (instances,) = statements["RegisterWithSsm"]["resources"]
+    assert re.fullmatch(r"arn:\$\{data\.aws_partition\.[\w-]+\.partition\}:ec2:[a-z0-9-]+:\$\{aws_security_group\.[\w-]+\.owner_id\}:instance/\*", instances), instances
+    assert set(statements["SessionChannels"]["actions"]) == {
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
+    every_action = [a for s in statements.values() for a in s["actions"]]
+    assert not [a for a in every_action if "Parameter" in a or a.endswith("*")]
     document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", role["assume_role_policy"])
     assume = data_sources(stack, "aws_iam_policy_document")[document.group(1)]
     (statement,) = assume["statement"]
     assert statement["actions"] == ["sts:AssumeRole"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["ec2.amazonaws.com"]}]
-    # The instance gets that role through its profile and starts only once the policy is attached.
+    # The instance gets that role through its profile and starts only once the policy exists.
     instance = _instance(stack)
     profile = ref_target(stack, instance["iam_instance_profile"])
     assert ref_target(stack, profile["role"]) is role
-    assert instance["depends_on"] == [f"aws_iam_role_policy_attachment.{attachment_name}"]
+    assert instance["depends_on"] == [f"aws_iam_role_policy.{policy_name}"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_operators_tunnel_policy_allows_port_forwarding_only(synthesized, case):
+    _, stack = synthesized[case]
+    (policy,) = resources(stack, "aws_iam_policy").values()
+    document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"])
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document.group(1)]["statement"]}
+    start = statements["PortForwardOnly"]
+    assert start["actions"] == ["ssm:StartSession"]
+    instance_ref, document_arn = start["resources"]
+    assert ref_target(stack, instance_ref) is _instance(stack)
+    assert document_arn.endswith("::document/AWS-StartPortForwardingSessionToRemoteHost")
+    # Without the access check a StartSession naming no document opens a shell.
+    assert start["condition"] == [{"test": "BoolIfExists", "variable": "ssm:SessionDocumentAccessCheck",
+                                   "values": ["true"]}]
+    assert statements["OwnSessions"]["resources"][0].endswith(":session/&{aws:userid}-*")
+    assert ref_target(stack, statements["StartStopBastion"]["resources"][0]) is _instance(stack)
+    every_action = {a for s in statements.values() for a in s["actions"]}
+    assert not [a for a in every_action if a.endswith("*") or a.startswith(("secretsmanager", "ssm:Send", "ssm:GetParameter"))]
 
 
 def test_no_ssm_endpoints_unless_asked(synthesized):

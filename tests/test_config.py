@@ -227,6 +227,18 @@ BAD_ENVIRONMENTS = {
     "provider key in a plain variable": ({"litellm_environment": {"CUSTOM_LLM": "sk-proj-FAKEFAKEFAKEFAKEFAKE"}}, "litellm_environment.CUSTOM_LLM", "holds an OpenAI"),
     "public url over http": ({"litellm_public_url": "http://llm.example.com"}, "litellm_public_url", "https://"),
     "pools overflow the database": ({"litellm_num_workers": 8, "litellm_desired_count": 3}, "litellm_config_file", "= 240, more than 89"),
+    "prod without https": ({"environment": "prod", "alb_allow_http_only": DELETE}, "alb_https_certificate_arn", "internet-facing load balancer needs HTTPS"),
+    # Plain HTTP is an explicit opt-in in every environment, not only prod*.
+    "dev without https": ({"alb_allow_http_only": DELETE}, "alb_https_certificate_arn", "internet-facing load balancer needs HTTPS"),
+    "prod-like image by tag": ({"litellm_container_image": "ghcr.io/berriai/litellm:main-stable"}, "litellm_container_image", "pin the image by digest"),
+    "prod-like short digest": ({"litellm_container_image": "ghcr.io/berriai/litellm@sha256:abc"}, "litellm_container_image", "pin the image by digest"),
+    "prod-like alarms to nobody": ({"alarm_destination_waived": DELETE}, "alarm_email", "needs alarms_enabled = true and an alarm_email"),
+    "prod-like alarms enabled, no email": ({"alarm_destination_waived": DELETE, "alarms_enabled": True}, "alarm_email", "alarm_email"),
+    "bad admin cidr": ({"litellm_admin_cidrs": ["10.0.0.1/8"]}, "litellm_admin_cidrs", "has host bits set"),
+    "too many admin cidrs": ({"litellm_admin_cidrs": [f"10.{i}.0.0/16" for i in range(25)]}, "litellm_admin_cidrs", "at most 24"),
+    "bad waf count rule": ({"waf_enabled": True, "waf_count_only_rules": ["SizeRestrictions_BODY"]}, "waf_count_only_rules", "always counted"),
+    "waf logging without waf": ({"waf_logging_enabled": True}, "waf_logging_enabled", "needs waf_enabled"),
+    "bad waf log retention": ({"waf_log_retention_days": 8}, "waf_log_retention_days", "retention period"),
 }
 
 
@@ -458,3 +470,15 @@ def test_the_alb_checks_liveliness_by_default(tmp_path):
 def test_the_new_module_owned_variables_cannot_be_set(tmp_path, name):
     problems = problems_for(tmp_path, {"dev": {"litellm_environment": {name: "1"}}})
     assert problems == [f"environments/dev.toml: litellm_environment.{name}: is set by the stack itself"]
+def test_http_opt_in_and_prod_rules_only_where_they_apply(tmp_path):
+    # An internal ALB is not internet-facing: no opt-in needed for plain HTTP.
+    internal = load_one(tmp_path / "a", {"alb_allow_http_only": DELETE, "alb_internal": True})
+    assert internal.alb_allow_http_only is False
+    # Not production-like: a tag and no alarm recipient are the user's call.
+    dev = load_one(tmp_path / "b", {"rds_deletion_protection": False, "alarm_destination_waived": DELETE,
+                                    "litellm_container_image": "ghcr.io/berriai/litellm:main-stable"})
+    assert not dev.production_like
+    pinned = load_one(tmp_path / "c", {"alarm_destination_waived": DELETE, "alarms_enabled": True,
+                                       "alarm_email": "oncall@example.com"})
+    assert pinned.production_like and pinned.litellm_container_image.endswith("ab" * 32)
+    assert pinned.litellm_admin_cidrs is None

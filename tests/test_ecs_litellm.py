@@ -43,6 +43,9 @@ EXPOSED = ("cluster_name", "cluster_arn", "service_name", "service_arn", "securi
 OPTIONAL = ("ecr_repository_url", "config_bucket_name", "master_key_secret_arn", "salt_key_secret_arn")
 
 
+ALB_SUBNET_CIDRS = ("10.20.0.0/24", "10.20.1.0/24")
+
+
 def _props(**overrides) -> LiteLLMServiceProps:
     base = dict(
         name="unit-test",
@@ -59,6 +62,7 @@ def _props(**overrides) -> LiteLLMServiceProps:
         log_retention_days=14,
         target_group_arn=TARGET_GROUP,
         alb_security_group_id=ALB_SG,
+        trusted_proxy_cidrs=ALB_SUBNET_CIDRS,
     )
     base.update(overrides)
     return LiteLLMServiceProps(**base)
@@ -336,7 +340,7 @@ def test_production_defaults_and_stack_environment_are_merged(synthesized, case)
     assert environment["LITELLM_MODE"] == "PRODUCTION"
     assert environment["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert environment["REDIS_SSL"] == "true"
-    assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    assert environment["FORWARDED_ALLOW_IPS"] == ",".join(ALB_SUBNET_CIDRS)
     for key, value in synthesized["props"][case].environment.items():
         assert environment[key] == value
 
@@ -430,7 +434,7 @@ def _generated(stack: dict) -> dict[str, tuple[dict, dict]]:
 
 
 @pytest.mark.parametrize("case", ["dev", "prod"])
-def test_generated_keys_are_random_references_with_the_master_key_prefix(synthesized, case):
+def test_generated_keys_come_from_ephemeral_passwords_and_never_reach_state(synthesized, case):
     _, stack = synthesized[case]
     name = synthesized["props"][case].name
     generated = _generated(stack)
@@ -440,16 +444,26 @@ def test_generated_keys_are_random_references_with_the_master_key_prefix(synthes
     assert master_secret["name"] != salt_secret["name"]
     assert master_secret["name"].startswith(f"{name}/") and salt_secret["name"].startswith(f"{name}/")
 
-    match = re.fullmatch(r"sk-(\$\{random_password\.[A-Za-z0-9_-]+\.result\})", master_version["secret_string"])
-    assert match, master_version["secret_string"]
-    master_random = ref_target(stack, match.group(1))
-    salt_random = ref_target(stack, salt_version["secret_string"])
+    master_random = _ephemeral_password(stack, master_version["secret_string_wo"], prefix="sk-")
+    salt_random = _ephemeral_password(stack, salt_version["secret_string_wo"], prefix="")
     assert master_random is not salt_random
     for random in (master_random, salt_random):
         assert random["length"] >= 32
-        assert random["special"] is False  # "sk-" + alphanumerics
+        assert random["exclude_punctuation"] is True  # "sk-" + alphanumerics
     for version in (master_version, salt_version):
-        assert version["lifecycle"]["ignore_changes"] == ["secret_string"]
+        # Nothing generated may be persisted: no secret_string, only the write-only argument,
+        # whose fixed version means it is written once (the salt key must never change).
+        assert "secret_string" not in version
+        assert version["secret_string_wo_version"] == 1
+
+
+def _ephemeral_password(stack: dict, value: str, *, prefix: str) -> dict:
+    """The call of core/ephemeral.py's password module a write-only value comes from."""
+    match = re.fullmatch(re.escape(prefix) + r"\$\{module\.([A-Za-z0-9_-]+)\.value\}", value)
+    assert match, value
+    module = stack["module"][match.group(1)]
+    assert re.fullmatch(r"\./assets/ephemeral-password-module/[0-9A-F]+", module["source"]), module["source"]
+    return module
 
 
 def test_salt_key_is_protected_only_when_asked(synthesized):
@@ -466,8 +480,8 @@ def test_salt_key_is_protected_only_when_asked(synthesized):
 
 def test_supplied_keys_are_injected_without_generating_anything(synthesized):
     _, stack = synthesized["supplied"]
-    assert resources(stack, "random_password") == {}
     assert resources(stack, "aws_secretsmanager_secret") == {}
+    assert "module" not in stack
     assert _secrets(stack) == {"LITELLM_MASTER_KEY": MASTER_SECRET, "LITELLM_SALT_KEY": SALT_SECRET}
     assert _output(stack, "master_key_secret_arn") == "absent"
     assert _output(stack, "salt_key_secret_arn") == "absent"
@@ -780,3 +794,12 @@ def test_secret_base_arn():
         secret_base_arn(f"{DB_SECRET}:password")  # a json key needs all three suffix fields
     with pytest.raises(ValueError):
         secret_base_arn("unit/db")
+
+
+def test_forwarded_headers_are_trusted_only_from_the_alb_subnets(synthesized):
+    _, stack = synthesized["dev"]
+    # "*" would let any client pick the address LiteLLM sees (allowed_ips, logs) via X-Forwarded-For.
+    assert _environment(stack)["FORWARDED_ALLOW_IPS"] == "10.20.0.0/24,10.20.1.0/24"
+    for bad in ((), ("*",)):
+        with pytest.raises(ValueError, match="trusted_proxy_cidrs"):
+            _props(trusted_proxy_cidrs=bad)

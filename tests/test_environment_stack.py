@@ -211,6 +211,14 @@ def test_container_gets_datastores_as_env_and_secrets(stack_json, name):
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
+def test_forwarded_headers_are_trusted_only_from_the_alb_subnets(stack_json, project, name):
+    env = {item["name"]: item["value"] for item in _container(stack_json(name))["environment"]}
+    config = project.environment(name)
+    subnets = config.private_subnet_cidrs if config.alb_internal else config.public_subnet_cidrs
+    assert env["FORWARDED_ALLOW_IPS"].split(",") == list(subnets)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
 def test_execution_role_may_read_every_injected_secret(stack_json, name):
     stack = stack_json(name)
     readable = set()
@@ -300,6 +308,8 @@ def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
 def test_bastion_reaches_both_databases_in_dev(stack_json):
     dev = stack_json("dev")
     assert "backend_db_bastion_instance_id" in dev["output"]
+    # Operators attach it to open tunnels (port forwarding only, no shell).
+    assert "backend_db_bastion_tunnel_policy_arn" in dev["output"]
     (instance,) = resources(dev, "aws_instance").values()
     assert instance["metadata_options"]["http_tokens"] == "required"
     assert instance["associate_public_ip_address"] is False
@@ -405,3 +415,67 @@ def test_without_a_public_url_the_gateway_is_the_albs(stack_json):
     env, _ = _env_and_secrets(stack)
     assert env["PROXY_BASE_URL"] == stack["output"]["litellm_gateway_url"]["value"]
     assert ".dns_name}" in env["PROXY_BASE_URL"]
+# EC2 passes no aws:SourceAccount when an instance profile's role is assumed; an instance
+# profile cannot be used from another account anyway.
+_NO_SOURCE_ACCOUNT = {"ec2.amazonaws.com"}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_service_trust_policy_pins_our_account(stack_json, name):
+    """Confused deputy: a service may assume our roles only when acting for this account."""
+    stack = stack_json(name)
+    documents = data_sources(stack, "aws_iam_policy_document")
+    checked = set()
+    for role in resources(stack, "aws_iam_role").values():
+        document = documents[role["assume_role_policy"].split(".")[2]]
+        for statement in document["statement"]:
+            services = {i for p in statement.get("principals", []) if p["type"] == "Service" for i in p["identifiers"]}
+            if not services or services <= _NO_SOURCE_ACCOUNT:
+                continue
+            conditions = {c["variable"]: c for c in statement.get("condition", [])}
+            assert "aws:SourceAccount" in conditions, (role["name"], services)
+            assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
+            checked |= services
+    expected = {"ecs-tasks.amazonaws.com", "lambda.amazonaws.com"}
+    if name == "prod":
+        expected.add("vpc-flow-logs.amazonaws.com")
+    assert expected <= checked
+
+
+def test_dev_tears_down_cleanly_and_prod_keeps_its_data(stack_json):
+    dev, prod = stack_json("dev"), stack_json("prod")
+    # An ECR repository holding an image refuses deletion unless force_delete.
+    (dev_repository,) = resources(dev, "aws_ecr_repository").values()
+    (prod_repository,) = resources(prod, "aws_ecr_repository").values()
+    assert dev_repository["force_delete"] is True
+    assert "force_delete" not in prod_repository
+    (dev_cache,) = resources(dev, "aws_elasticache_replication_group").values()
+    (prod_cache,) = resources(prod, "aws_elasticache_replication_group").values()
+    assert "final_snapshot_identifier" not in dev_cache
+    # Unique per created group (a random suffix), so a second destroy never collides.
+    assert prod_cache["final_snapshot_identifier"].startswith(f"{prod_cache['replication_group_id']}-final-${{random_id.")
+    (prod_db,) = [i for i in resources(prod, "aws_db_instance").values() if not i["skip_final_snapshot"]]
+    assert "-final-${random_id." in prod_db["final_snapshot_identifier"]
+
+
+def test_production_encrypts_logs_secrets_and_cache_with_its_own_key_and_keeps_logs_a_year(stack_json):
+    prod, dev = stack_json("prod"), stack_json("dev")
+    # The environment key's ARN is built from its key policy resource (see modules/encryption_key).
+    env_key = "key/${aws_kms_key_policy.encryption-key_"
+    for group in resources(prod, "aws_cloudwatch_log_group").values():
+        assert env_key in group["kms_key_id"], group["name"]
+        assert group["retention_in_days"] >= 365, group["name"]
+    for secret in resources(prod, "aws_secretsmanager_secret").values():
+        assert env_key in secret["kms_key_id"], secret["name"]
+    (cache,) = resources(prod, "aws_elasticache_replication_group").values()
+    assert env_key in cache["kms_key_id"]
+    (function,) = resources(prod, "aws_lambda_function").values()
+    assert env_key in function["kms_key_arn"] and function["tracing_config"]["mode"] == "Active"
+    # The tasks still read their secrets: the execution role may decrypt through Secrets Manager.
+    documents = data_sources(prod, "aws_iam_policy_document").values()
+    (decrypt,) = [s for d in documents for s in d["statement"] if s.get("sid") == "DecryptSecrets"]
+    assert any(env_key in resource for resource in decrypt["resources"])
+    # Dev stays on the free AWS-managed encryption.
+    for group in resources(dev, "aws_cloudwatch_log_group").values():
+        assert "kms_key_id" not in group, group["name"]
+    assert not [s for s in resources(dev, "aws_secretsmanager_secret").values() if "kms_key_id" in s]

@@ -276,9 +276,20 @@ def test_count_mode_sets_the_desired_count(moto, project_root, argv, expected):
     assert f"desired count of litellm-plain-litellm set to {expected}" in out
 
 
+@pytest.mark.parametrize("argv", [("--off",), ("0",)])
+def test_production_autoscaled_service_is_not_switched_off_without_force(moto, project_root, capsys, argv):
+    ecs = deploy_service("litellm-scaled", desired=2, autoscaling=(2, 6))
+    code, _ = run(project_root, *argv, "--env", "scaled", "--no-wait")
+    assert code == 1
+    assert "pass --force" in capsys.readouterr().err
+    # Nothing changed: the minimum would otherwise stay 0 with nothing to restore it.
+    assert desired_count(ecs, "litellm-scaled") == 2
+    assert floor_and_ceiling("litellm-scaled") == (2, 6)
+
+
 def test_off_lowers_the_autoscaling_floor_to_zero(moto, project_root):
     ecs = deploy_service("litellm-scaled", desired=2, autoscaling=(2, 6))
-    code, out = run(project_root, "--off", "--env", "scaled", "--no-wait")
+    code, out = run(project_root, "--off", "--force", "--env", "scaled", "--no-wait")
     assert code == 0
     assert desired_count(ecs, "litellm-scaled") == 0
     assert floor_and_ceiling("litellm-scaled") == (0, 6)

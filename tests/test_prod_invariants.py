@@ -75,3 +75,43 @@ def test_bootstrap_state_cannot_be_lost(stack_json):
         assert bucket["lifecycle"]["prevent_destroy"] is True
     for table in resources(bootstrap, "aws_dynamodb_table").values():
         assert table["deletion_protection_enabled"] is True
+
+
+
+CERTIFICATE_PLACEHOLDER = "arn:aws:acm:ap-southeast-1:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+DIGEST_PLACEHOLDER = "sha256:" + "0" * 64
+EMAIL_PLACEHOLDER = "oncall@example.com"
+FIXES = {
+    "certificate": (CERTIFICATE_PLACEHOLDER, "arn:aws:acm:ap-southeast-1:123456789012:certificate/abc"),
+    "digest": (DIGEST_PLACEHOLDER, "sha256:" + "ab" * 32),
+    "email": (EMAIL_PLACEHOLDER, "oncall@corp.invalid"),
+}
+
+
+def test_make_deploy_refuses_every_prod_placeholder(tmp_path):
+    """prod.toml ships an all-zero certificate and image digest and an example.com alarm address;
+    `make deploy` (its preflight, main.py) must refuse each of them on its own."""
+    import main
+    from core.config import load_project
+    from tests.conftest import ROOT
+
+    project = load_project(ROOT)
+    shipped = (ROOT / "environments" / "prod.toml").read_text()
+    for placeholder, _ in FIXES.values():
+        assert placeholder in shipped, f"{placeholder} moved; update this test"
+
+    def refused(text: str) -> bool:
+        (tmp_path / "environments").mkdir(exist_ok=True)
+        (tmp_path / "environments" / "prod.toml").write_text(text)
+        problems = main.preflight(project, "deploy", "prod", root=tmp_path)
+        return any(problem.startswith("environments/prod.toml") for problem in problems)
+
+    def fixed(text: str, names) -> str:
+        for name in names:
+            text = text.replace(*FIXES[name])
+        return text
+
+    assert refused(shipped)
+    assert not refused(fixed(shipped, FIXES))
+    for remaining in FIXES:
+        assert refused(fixed(shipped, [n for n in FIXES if n != remaining])), remaining

@@ -10,11 +10,13 @@ import pytest
 from cdktf import Testing, TerraformOutput, TerraformStack, TerraformVariable
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_random.provider import RandomProvider
 
 from modules.rds_postgres import RdsPostgres, RdsPostgresProps
 from tests.helpers import ref, ref_target, resources
 
 KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/0000aaaa-1111-2222-3333-444455556666"
+PI_KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/9999aaaa-1111-2222-3333-444455556666"
 ALLOWED = ("sg-0aaaaaaaaaaaaaaaa", "sg-0bbbbbbbbbbbbbbbb")
 SERVICE_SG = "sg-0cccccccccccccccc"
 IDENTIFIER = "unit-test-postgres"
@@ -63,6 +65,9 @@ def _build(stack: TerraformStack, case: str) -> RdsPostgres:
             skip_final_snapshot=False,
             deletion_protection=True,
             performance_insights_enabled=True,
+            performance_insights_kms_key_id=PI_KMS_KEY,
+            monitoring_interval=60,
+            log_kms_key_arn=PI_KMS_KEY,
             secret_recovery_window_days=30,
         )
     db = RdsPostgres(stack, "db", props=props)
@@ -79,6 +84,7 @@ def synthesized() -> dict[str, tuple[str, dict]]:
     for case in ("dev", "prod"):
         stack = TerraformStack(app, f"rds-{case}")
         AwsProvider(stack, "aws", region="eu-west-1")
+        RandomProvider(stack, "random")
         _build(stack, case)
         text = Testing.synth(stack)
         out[case] = (text, json.loads(text))
@@ -116,7 +122,8 @@ def test_instance_is_private_encrypted_postgres_with_tls_ca_and_iam_auth(synthes
 def test_customer_kms_key_is_used_for_storage_and_performance_insights_only_when_given(synthesized):
     prod = _instance(synthesized["prod"][1])
     assert prod["kms_key_id"] == KMS_KEY
-    assert prod["performance_insights_kms_key_id"] == KMS_KEY
+    # Its own key when given (the environment key in production), else the storage key.
+    assert prod["performance_insights_kms_key_id"] == PI_KMS_KEY
     dev = _instance(synthesized["dev"][1])
     assert "kms_key_id" not in dev and "performance_insights_kms_key_id" not in dev
 
@@ -150,7 +157,12 @@ def test_final_snapshot_identifier_is_present_exactly_when_a_snapshot_is_kept(sy
     assert "final_snapshot_identifier" not in dev
     prod = _instance(synthesized["prod"][1])
     assert prod["skip_final_snapshot"] is False
-    assert prod["final_snapshot_identifier"] == f"{IDENTIFIER}-final"
+    # A suffix new for every created instance: a fixed name blocks the second destroy.
+    suffix = re.fullmatch(re.escape(f"{IDENTIFIER}-final-") + r"(\$\{random_id\.[\w-]+\.hex\})",
+                          prod["final_snapshot_identifier"])
+    assert suffix, prod["final_snapshot_identifier"]
+    assert ref_target(synthesized["prod"][1], suffix.group(1))["byte_length"] == 4
+    assert "random_id" not in synthesized["dev"][1].get("resource", {})
 
 
 def test_dev_and_prod_differ_where_configured(synthesized):
@@ -348,3 +360,27 @@ def test_windows_must_not_overlap(backup, maintenance, overlaps):
             _props(backup_window=backup, maintenance_window=maintenance)
     else:
         assert _props(backup_window=backup, maintenance_window=maintenance)
+
+
+def test_enhanced_monitoring_uses_awss_role_policy_and_a_guarded_trust(synthesized):
+    dev, prod = synthesized["dev"][1], synthesized["prod"][1]
+    assert "monitoring_interval" not in _instance(dev) and resources(dev, "aws_iam_role") == {}
+    instance = _instance(prod)
+    assert instance["monitoring_interval"] == 60
+    role = ref_target(prod, instance["monitoring_role_arn"])
+    assert role["name"] == f"{IDENTIFIER}-monitoring"
+    (attachment,) = resources(prod, "aws_iam_role_policy_attachment").values()
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+    trust = prod["data"]["aws_iam_policy_document"][role["assume_role_policy"].split(".")[2]]
+    (statement,) = trust["statement"]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["monitoring.rds.amazonaws.com"]}]
+    assert [c["variable"] for c in statement["condition"]] == ["aws:SourceAccount"]
+
+
+def test_performance_insights_and_logs_can_use_their_own_key(synthesized):
+    prod = synthesized["prod"][1]
+    instance = _instance(prod)
+    assert instance["kms_key_id"] == KMS_KEY  # storage keeps its key
+    assert instance["performance_insights_kms_key_id"] == PI_KMS_KEY
+    for group in resources(prod, "aws_cloudwatch_log_group").values():
+        assert group["kms_key_id"] == PI_KMS_KEY

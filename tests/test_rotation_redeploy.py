@@ -44,6 +44,7 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 RDS_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf"
 OTHER_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:litellm-prod/other-XyZ123"
+KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000aaaa-1111-2222-3333-444455556666"
 EXPOSED = ("rule_name", "rule_arn", "function_name", "function_arn", "role_name", "log_group_name")
 
 
@@ -84,6 +85,7 @@ def synthesized(source_dir) -> dict[str, dict]:
                 name="unit-prod", cluster_name="unit-prod-cluster", service_name="unit-prod-litellm",
                 service_arn=service_arn("unit-prod-cluster", "unit-prod-litellm"),
                 secret_arns=(RDS_SECRET,), log_retention_days=90, lambda_source_dir=source_dir,
+                kms_key_arn=KMS_KEY, dead_letter_queue=True, tracing=True,
             )
         construct = RotationRedeploy(stack, "rotation-redeploy", props=props)
         for attribute in EXPOSED:
@@ -196,7 +198,10 @@ def test_function_writes_to_its_own_retained_log_group_created_first(synthesized
     log_id, log_group = _one(stack, "aws_cloudwatch_log_group")
     policy_id, _ = _one(stack, "aws_iam_role_policy")
     _, function = _one(stack, "aws_lambda_function")
-    assert log_group == {"name": f"/aws/lambda/{props.name}-rotation-redeploy", "retention_in_days": days}
+    expected = {"name": f"/aws/lambda/{props.name}-rotation-redeploy", "retention_in_days": days}
+    if props.kms_key_arn:
+        expected["kms_key_id"] = props.kms_key_arn
+    assert log_group == expected
     assert set(function["depends_on"]) == {
         f"aws_cloudwatch_log_group.{log_id}", f"aws_iam_role_policy.{policy_id}",
     }
@@ -217,7 +222,11 @@ def test_role_may_only_log_and_update_the_one_service(synthesized, case):
     _, policy = _one(stack, "aws_iam_role_policy")
     assert ref(policy["role"]) == ("aws_iam_role", role_id, "id")
     statements = {s["sid"]: s for s in _document(stack, policy["policy"])["statement"]}
-    assert set(statements) == {"WriteOwnLogs", "ForceNewDeploymentOfLiteLLM"}
+    # The optional extras (dead letters, KMS, tracing) are checked in their own test.
+    optional = {"DeadLetters", "EncryptDeadLetters", "DecryptOwnEnvironment", "WriteTraces"}
+    assert set(statements) - optional == {"WriteOwnLogs", "ForceNewDeploymentOfLiteLLM"}
+    assert bool(set(statements) & optional) == bool(props.kms_key_arn or props.dead_letter_queue or props.tracing)
+    statements = {sid: s for sid, s in statements.items() if sid not in optional}
     assert statements["ForceNewDeploymentOfLiteLLM"]["actions"] == ["ecs:UpdateService"]
     assert statements["ForceNewDeploymentOfLiteLLM"]["resources"] == [props.service_arn]
     logs = statements["WriteOwnLogs"]
@@ -479,3 +488,27 @@ def test_missing_configuration_is_logged_and_raised(monkeypatch, capsys):
     assert ecs.calls == []
     (line,) = _log_lines(capsys)
     assert (line["decision"], line["error_type"]) == ("redeploy-failed", "ConfigError")
+
+
+def _statements(stack: dict) -> dict[str, dict]:
+    _, policy = _one(stack, "aws_iam_role_policy")
+    return {s["sid"]: s for s in _document(stack, policy["policy"])["statement"]}
+
+
+def test_failed_events_land_in_an_encrypted_dead_letter_queue(synthesized):
+    stack = synthesized["prod"]["stack"]
+    _, queue = _one(stack, "aws_sqs_queue")
+    assert queue["name"] == "unit-prod-rotation-redeploy-dlq"
+    assert queue["message_retention_seconds"] == 14 * 24 * 3600
+    assert queue["kms_master_key_id"] == KMS_KEY
+    _, function = _one(stack, "aws_lambda_function")
+    assert ref_target(stack, function["dead_letter_config"]["target_arn"]) is queue
+    assert function["kms_key_arn"] == KMS_KEY and function["tracing_config"] == {"mode": "Active"}
+    statements = _statements(stack)
+    assert ref_target(stack, statements["DeadLetters"]["resources"][0]) is queue
+    assert statements["EncryptDeadLetters"]["resources"] == [KMS_KEY]
+    assert statements["DecryptOwnEnvironment"]["resources"] == [KMS_KEY]
+    assert statements["WriteTraces"]["actions"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    dev = synthesized["dev"]["stack"]
+    assert resources(dev, "aws_sqs_queue") == {}
+    assert not {"DeadLetters", "EncryptDeadLetters", "DecryptOwnEnvironment", "WriteTraces"} & set(_statements(dev))
