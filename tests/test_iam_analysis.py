@@ -124,21 +124,24 @@ def _context(env: str, region: str, **extra) -> dict:
 # --- the boundary condition on every statement that writes roles --------------------------------
 
 POLICY_WRITES = ("iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
-                 "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary")
+                 "iam:DeletePolicyVersion")
 
 
 def test_every_statement_that_writes_roles_requires_the_workload_boundary(ci, project, environments):
-    documents = {"CI boundary": _ci_boundary(ci, project)}
+    """...and managed policies are written only under the environment's own names (the CI
+    boundary: the project's names, its Deny keeps the CI policies and the workload boundary)."""
+    documents = {"CI boundary": (_ci_boundary(ci, project), "arn:aws:iam::*:policy/litellm-*")}
     for env in environments:
-        documents[f"{env} deploy role"] = _deploy(ci, project, env)["inline"]
+        documents[f"{env} deploy role"] = (_deploy(ci, project, env)["inline"], f"arn:aws:iam::*:policy/litellm-{env}-*")
     conditioned = 0
-    for label, statements in documents.items():
+    for label, (statements, own_policies) in documents.items():
         for statement in statements:
             if statement.get("effect", "Allow") != "Allow":
                 continue
             actions = statement["actions"]
-            for action in POLICY_WRITES:
-                assert not any(_action_matches(action, a) for a in actions), (label, statement.get("sid"), action)
+            assert not any(_action_matches("iam:DeleteRolePermissionsBoundary", a) for a in actions), label
+            if any(_action_matches(w, a) for w in POLICY_WRITES for a in actions):
+                assert statement["resources"] == [own_policies], (label, statement.get("sid"))
             if not any(_action_matches(w, a) for w in IAM_BOUNDED_ROLE_WRITES for a in actions):
                 continue
             conditions = [c for c in statement.get("condition", []) if c["variable"] == "iam:PermissionsBoundary"]
@@ -270,6 +273,27 @@ def test_the_four_call_escalation_ends_inside_the_workload_boundary(ci, project,
     assert as_deployer("iam:DeleteRolePermissionsBoundary", new_role) == "deny"
     assert as_deployer("iam:PutRolePermissionsBoundary", new_role, **{"iam:PermissionsBoundary": ADMIN_POLICY}) != "allow"
     assert as_deployer("iam:CreatePolicyVersion", _workload_boundary_arn()) != "allow"
+    # A managed policy of its own names (any content) lifts nothing: it attaches only to roles
+    # under the workload boundary, never to users or groups, and never becomes a boundary.
+    new_policy = f"arn:aws:iam::{ACCOUNT}:policy/litellm-dev-x"
+    assert as_deployer("iam:CreatePolicy", new_policy, **{"aws:RequestTag/Environment": "dev"}) == "allow"
+    assert as_deployer("iam:CreatePolicyVersion", new_policy) == "allow"
+    assert as_deployer("iam:CreatePolicy", f"arn:aws:iam::{ACCOUNT}:policy/litellm-prod-x") != "allow"
+    ci_prefix = project.backend.ci_role_name_prefix
+    for policy in (f"arn:aws:iam::{ACCOUNT}:policy/{ci_prefix}-boundary", f"arn:aws:iam::{ACCOUNT}:policy/{ci_prefix}-dev-read"):
+        for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+            assert as_deployer(action, policy) == "deny", (action, policy)
+    assert as_deployer("iam:AttachRolePolicy", new_role, **{"iam:PolicyARN": new_policy}) != "allow"
+    assert as_deployer("iam:AttachRolePolicy", new_role, **{"iam:PolicyARN": new_policy,
+                                                             "iam:PermissionsBoundary": _workload_boundary_arn()}) == "allow"
+    assert as_deployer("iam:PutRolePermissionsBoundary", new_role, **{"iam:PermissionsBoundary": new_policy}) != "allow"
+    assert as_deployer("iam:CreateRole", new_role, **{"aws:RequestTag/Environment": "dev",
+                                                        "iam:PermissionsBoundary": new_policy}) != "allow"
+    for action, resource in (("iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/someone"),
+                             ("iam:AttachGroupPolicy", f"arn:aws:iam::{ACCOUNT}:group/operators")):
+        assert as_deployer(action, resource, **{"iam:PolicyARN": new_policy}) == "deny", action
+    assert as_deployer("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{ci_prefix}-dev-deploy",
+                       **{"iam:PolicyARN": new_policy, "iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/{ci_prefix}-boundary"}) == "deny"
     assert as_deployer("iam:UntagRole", new_role, **{"aws:TagKeys": ["Environment"]}) == "deny"
     # 3./4. A function runs as that role: *:* capped by the workload boundary.
     as_workload = lambda action, resource, **ctx: decide(  # noqa: E731
