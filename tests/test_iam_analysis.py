@@ -339,6 +339,33 @@ def test_the_workload_boundary_allows_every_action_the_workload_roles_use(ci, st
         assert not unconditional_deny, action
 
 
+# AWS managed policies the stacks attach, as published (their actions on the resources the
+# service uses): the workload boundary caps them too.
+AWS_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": [
+        (action, "arn:aws:logs:{r}:{a}:log-group:RDSOSMetrics")
+        for action in ("logs:CreateLogGroup", "logs:PutRetentionPolicy")
+    ] + [
+        (action, "arn:aws:logs:{r}:{a}:log-group:RDSOSMetrics:log-stream:db-ABCDEFGHIJKLMNOP")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents")
+    ],
+}
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_the_workload_boundary_allows_the_aws_managed_policies_the_stacks_attach(ci, stack_json, project, stack_name):
+    boundary = ci.policy(workload_boundary_name("litellm"))
+    region = project.environment(stack_name).aws_region
+    for attachment in resources(stack_json(stack_name), "aws_iam_role_policy_attachment").values():
+        policy_arn = _arn_fields(attachment["policy_arn"])
+        if not policy_arn.startswith("arn:aws:iam::aws:policy/"):
+            continue
+        assert policy_arn in AWS_MANAGED_POLICIES, f"{policy_arn}: add its statements to AWS_MANAGED_POLICIES"
+        for action, resource in AWS_MANAGED_POLICIES[policy_arn]:
+            request = Request(action, resource.format(r=region, a=ACCOUNT), _context(stack_name, region))
+            assert decide(EVERYTHING, boundary, request) == "allow", (policy_arn, action)
+
+
 def test_secrets_the_configuration_names_are_readable_by_their_environment_only(project):
     """litellm_secrets may point at secrets the project did not create; the tasks must still start,
     and another environment's roles must still not read them."""
