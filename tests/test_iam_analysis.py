@@ -718,3 +718,20 @@ def test_the_deploy_role_may_pass_every_role_of_its_stack_to_the_service_trusted
         "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{name}",
         _context(stack_name, env.aws_region, **{"iam:PassedToService": service}))) != "allow"]
     assert not refused
+
+
+@pytest.mark.parametrize(("stack_name", "action", "resource", "tagged"), [
+    # Ephemeral resources are opened by every plan, not only by applies.
+    ("dev", "secretsmanager:GetRandomPassword", "*", False),
+    ("dev", "iam:GetPolicy", "arn:aws:iam::{a}:policy/litellm-dev-bastion-tunnel", False),
+    ("dev", "iam:GetPolicyVersion", "arn:aws:iam::{a}:policy/litellm-dev-bastion-tunnel", False),
+    ("dev", "iam:ListPolicyTags", "arn:aws:iam::{a}:policy/litellm-dev-bastion-tunnel", False),
+    ("prod", "sqs:GetQueueAttributes", "arn:aws:sqs:{r}:{a}:litellm-prod-rotation-redeploy-dlq", True),
+    ("prod", "sqs:ListQueueTags", "arn:aws:sqs:{r}:{a}:litellm-prod-rotation-redeploy-dlq", True),
+])
+def test_plan_and_deploy_roles_may_refresh_the_newer_resource_types(ci, project, stack_name, action, resource, tagged):
+    region = project.environment(stack_name).aws_region
+    context = _context(stack_name, region, **({"aws:ResourceTag/Environment": stack_name} if tagged else {}))
+    request = Request(action, resource.format(r=region, a=ACCOUNT), context)
+    for role in (_plan(ci, project, stack_name), _deploy(ci, project, stack_name)):
+        assert decide(role["inline"], _ci_boundary(ci, project), request) == "allow", role["config"]["name"]
