@@ -649,7 +649,9 @@ def _stack_types(stack: dict, stack_dir) -> dict[str, list[dict]]:
     for tf_type in stack.get("data", {}):
         types.setdefault(f"data.{tf_type}", [])
     for call in stack.get("module", {}).values():
-        for path in sorted((stack_dir / call["source"]).glob("*.tf")):
+        sources = sorted((stack_dir / call["source"]).glob("*.tf"))
+        assert sources, f"module source {call['source']} not found next to the stack"
+        for path in sources:
             for kind, tf_type in _MODULE_BLOCK.findall(path.read_text()):
                 types.setdefault(tf_type if kind == "resource" else f"{kind}.{tf_type}", []).append({})
     return types
