@@ -8,7 +8,9 @@ Why this shape (issue 14):
   job's credentials cannot change prod, so prod's required reviewers protect something.
 * IAM: the deploy roles write roles only when the role carries the workload boundary
   (``iam:PermissionsBoundary`` on CreateRole/PutRolePolicy/AttachRolePolicy/...), may never remove
-  a boundary, and write no managed policies at all. A role created with an inline ``*:*`` policy is
+  a boundary, and write managed policies only under their environment's names (never the CI
+  policies or a boundary; attachable only to roles under the workload boundary, never to users or
+  groups, never usable as a boundary). A role created with an inline ``*:*`` policy is
   thereby capped by the workload boundary, which denies IAM and role assumption
   (modules/workload_boundary.py): the create-role, put-policy, create-function, invoke escalation
   ends with a function that can do what the workloads can do, in its own environment.
@@ -63,6 +65,7 @@ PASSED_TO_SERVICES = (
     "scheduler.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
     "ec2.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
 )
 # Services that create their service-linked role on first use in a fresh account.
 SERVICE_LINKED_ROLE_SERVICES = (
@@ -77,7 +80,7 @@ SERVICE_LINKED_ROLE_SERVICES = (
 TAGGED_SERVICES = (
     "ec2", "rds", "elasticache", "kms", "sns", "cloudwatch", "logs", "elasticloadbalancing",
     "wafv2", "ecs", "ecr", "lambda", "apigateway", "events", "scheduler", "application-autoscaling",
-    "secretsmanager", "ssm", "resource-groups",
+    "secretsmanager", "ssm", "resource-groups", "sqs",
 )
 # Actions that create a resource (or tag it at creation), allowed when the request tags it with
 # the role's environment. Never TagResource on existing resources: see DenyRetaggingOthers.
@@ -90,16 +93,19 @@ CREATE_ACTIONS = (
     "elasticloadbalancing:AddTags", "ecr:TagResource", "events:TagResource", "events:PutRule",
     "scheduler:TagResource", "wafv2:TagResource", "apigateway:POST", "apigateway:PUT",
     "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
-    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "resource-groups:Tag",
+    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "resource-groups:Tag", "sqs:TagQueue",
+    # Security group rules carry the default tags (a security-group-rule resource in the request).
+    "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
 )
 # Services whose tagging actions are not TagResource/UntagResource (listed by name below).
-_OWN_TAG_VERBS = ("ec2", "rds", "elasticache", "ssm", "elasticloadbalancing", "resource-groups")
+_OWN_TAG_VERBS = ("ec2", "rds", "elasticache", "ssm", "elasticloadbalancing", "resource-groups", "sqs")
 # Writing tags on a resource that already belongs to another environment.
 TAG_WRITE_ACTIONS = (
     "ec2:CreateTags", "ec2:DeleteTags", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
     "elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", "ssm:AddTagsToResource",
     "ssm:RemoveTagsFromResource", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
     "logs:TagLogGroup", "logs:UntagLogGroup", "resource-groups:Tag", "resource-groups:Untag",
+    "sqs:TagQueue", "sqs:UntagQueue",
     *(f"{service}:TagResource" for service in TAGGED_SERVICES if service not in _OWN_TAG_VERBS),
     *(f"{service}:UntagResource" for service in TAGGED_SERVICES if service not in _OWN_TAG_VERBS),
 )
@@ -155,6 +161,8 @@ IAM_POLICY_WRITES = (
     "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
     "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
 )
+# Refresh of the environments' managed policies (e.g. the bastion tunnel operators' policy).
+IAM_POLICY_READS = ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListPolicyTags")
 # Refresh of roles, inline policies, attachments and instance profiles.
 IAM_READS = (
     "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
@@ -323,7 +331,9 @@ class CiAccess(Construct):
         return [f"arn:aws:iam::*:role/{self.props.role_name_prefix}-*"]
 
     def _boundary_policy_arns(self) -> list[str]:
-        return [f"arn:aws:iam::*:policy/{self.boundary_name}", *self.props.workload_boundary_arns]
+        """The CI boundary, the roles' read policies (``<role_name_prefix>-*``) and the workload
+        boundaries: no CI role may write them, though the project's policy names cover them."""
+        return [f"arn:aws:iam::*:policy/{self.props.role_name_prefix}-*", *self.props.workload_boundary_arns]
 
     @staticmethod
     def _names(service_arn: str, env: CiEnvironment) -> list[str]:
@@ -345,7 +355,9 @@ class CiAccess(Construct):
                     f"arn:aws:rds:*:*:snapshot:{rp}-*"],
             "elasticache": [f"arn:aws:elasticache:*:*:replicationgroup:{rp}-*",
                             f"arn:aws:elasticache:*:*:parametergroup:{rp}-*",
-                            f"arn:aws:elasticache:*:*:subnetgroup:{rp}-*", f"arn:aws:elasticache:*:*:cluster:{rp}-*"],
+                            f"arn:aws:elasticache:*:*:subnetgroup:{rp}-*", f"arn:aws:elasticache:*:*:cluster:{rp}-*",
+                            # A delete's final snapshot is created untagged.
+                            f"arn:aws:elasticache:*:*:snapshot:{rp}-*"],
             "ecr": self._names("arn:aws:ecr:*:*:repository/", env),
             "events": [f"arn:aws:events:*:*:rule/{rp}-*"],
             "scheduler": [f"arn:aws:scheduler:*:*:schedule-group/{rp}-*", f"arn:aws:scheduler:*:*:schedule/{rp}-*/*"],
@@ -354,9 +366,10 @@ class CiAccess(Construct):
                                      f"arn:aws:elasticloadbalancing:*:*:listener/app/{rp}-*/*",
                                      f"arn:aws:elasticloadbalancing:*:*:listener-rule/app/{rp}-*/*"],
             "wafv2": [f"arn:aws:wafv2:*:*:regional/webacl/{rp}-*/*"],
-            "kms": [f"arn:aws:kms:*:*:alias/{rp}-*"],
+            "kms": [f"arn:aws:kms:*:*:alias/{rp}", f"arn:aws:kms:*:*:alias/{rp}-*"],
             "resource-groups": [f"arn:aws:resource-groups:*:*:group/{rp}"],
             "cloudwatch": [f"arn:aws:cloudwatch:*:*:alarm:{rp}-*"],
+            "sqs": [f"arn:aws:sqs:*:*:{rp}-*"],
         }
 
     # Statements -------------------------------------------------------------------------------
@@ -466,10 +479,11 @@ class CiAccess(Construct):
                          "s3:GetObject", "s3:GetObjectTagging",
                          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
                          "iam:ListInstanceProfilesForRole", "iam:ListRoleTags", "iam:GetInstanceProfile",
-                         "iam:ListInstanceProfileTags"],
+                         "iam:ListInstanceProfileTags", *IAM_POLICY_READS],
                 resources=[f"arn:aws:s3:::{env.resource_prefix}-*", f"arn:aws:s3:::{env.resource_prefix}-*/*",
                            f"arn:aws:iam::*:role/{env.resource_prefix}-*",
-                           f"arn:aws:iam::*:instance-profile/{env.resource_prefix}-*"],
+                           f"arn:aws:iam::*:instance-profile/{env.resource_prefix}-*",
+                           f"arn:aws:iam::*:policy/{env.resource_prefix}-*"],
             ),
             # HTTP API routes, integrations and stages carry no tags or names (see ApiGatewayParts).
             DataAwsIamPolicyDocumentStatement(
@@ -584,6 +598,16 @@ class CiAccess(Construct):
             DataAwsIamPolicyDocumentStatement(
                 sid="InstanceProfiles", effect="Allow", actions=list(IAM_INSTANCE_PROFILE_WRITES), resources=[profile],
             ),
+            # Managed policies of the environment's names (the bastion tunnel operators' policy).
+            # They cannot lift a ceiling: a role of ours takes one only under the workload
+            # boundary (AttachRolePolicy above), no CI role touches users or groups
+            # (DenyIdentities), and none becomes a boundary (the boundary condition names the
+            # workload boundary). Whoever attaches one to a human identity trusts this
+            # environment's deploys with its content (README, security section).
+            DataAwsIamPolicyDocumentStatement(
+                sid="OwnManagedPolicies", effect="Allow", actions=list(IAM_POLICY_WRITES),
+                resources=[f"arn:aws:iam::*:policy/{env.resource_prefix}-*"],
+            ),
             DataAwsIamPolicyDocumentStatement(
                 sid="PassOwnRoles", effect="Allow", actions=["iam:PassRole"], resources=[role],
                 condition=[DataAwsIamPolicyDocumentStatementCondition(
@@ -624,6 +648,7 @@ class CiAccess(Construct):
         # (managed policies are capped at 6,144 characters); each role's own policy narrows it.
         prefixes = sorted({env.name_prefix for env in props.environments})
         roles = [f"arn:aws:iam::*:role/{prefix}-*" for prefix in prefixes]
+        policies = [f"arn:aws:iam::*:policy/{prefix}-*" for prefix in prefixes]
         profiles = [f"arn:aws:iam::*:instance-profile/{prefix}-*" for prefix in prefixes]
         return [
             # The services' ceiling; each role's own policy scopes them to its environment's tags
@@ -662,6 +687,11 @@ class CiAccess(Construct):
                 sid="OtherIam", effect="Allow",
                 actions=[*IAM_OTHER_ROLE_WRITES, *IAM_INSTANCE_PROFILE_WRITES, *IAM_READS, "iam:PassRole"],
                 resources=roles + profiles,
+            ),
+            # The CI policies and the workload boundaries match these too: DenyEditingBoundaries.
+            DataAwsIamPolicyDocumentStatement(
+                sid="ProjectPolicies", effect="Allow", actions=[*IAM_POLICY_WRITES, *IAM_POLICY_READS],
+                resources=policies,
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="CreateServiceLinkedRoles", effect="Allow", actions=["iam:CreateServiceLinkedRole"],

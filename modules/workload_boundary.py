@@ -7,7 +7,8 @@ carries this boundary (``iam:PermissionsBoundary``), and every role of the stack
 (``stacks/aspects.py``).
 
 What it allows is what the workloads do (ECS tasks, the Lambdas, the scheduler, the bastion's SSM
-agent, VPC flow logs), on the project's names only, and only in the role's own environment: the
+agent, VPC flow logs, RDS Enhanced Monitoring), on the project's names only (but Enhanced
+Monitoring's account-wide ``RDSOSMetrics`` log group), and only in the role's own environment: the
 resources are written with ``${aws:PrincipalTag/Environment}``, the tag every role of ours carries
 (provider default tags) and that the deploy roles may set only to their own environment. A role
 created by the dev deploy role therefore cannot read prod's secrets even with ``*:*`` inline.
@@ -121,6 +122,12 @@ def workload_statements(
                f"arn:aws:logs:*:*:log-group:*/{prefix}-{_ENV}/*",
                f"arn:aws:logs:*:*:log-group:*/{prefix}-{_ENV}-*:*",
                f"arn:aws:logs:*:*:log-group:*/{prefix}-{_ENV}/*:*"]),
+        # RDS Enhanced Monitoring (AmazonRDSEnhancedMonitoringRole) writes to the account's one
+        # RDSOSMetrics group, in streams named by the instance's resource id: no name of ours.
+        allow("RdsEnhancedMonitoring",
+              ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream", "logs:PutLogEvents",
+               "logs:DescribeLogStreams", "logs:GetLogEvents"],
+              ["arn:aws:logs:*:*:log-group:RDSOSMetrics", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"]),
         # Pulling images: the token is account-wide; layers only from this environment's repository
         # or a public registry (ECR pull-through caches are named by the environment too).
         allow("PullImages", ["ecr:GetAuthorizationToken"], ["*"]),
