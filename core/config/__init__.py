@@ -1087,7 +1087,7 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
 
 
 # The shipped default, used when the project root has none (e.g. a project generated elsewhere).
-_SHIPPED_CONFIG_FILE = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_FILE
+_SHIPPED_CONFIG_FILE = Path(__file__).resolve().parents[2] / DEFAULT_CONFIG_FILE
 
 
 def _check_litellm_config(values: dict, root: Path, source: str, problems: list[str]) -> None:
