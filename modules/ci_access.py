@@ -228,7 +228,7 @@ class CiAccessProps:
                 raise ValueError("CiAccessProps: environment names must be literal")
             # The CI roles must not fall under an environment's own names (its deploy role could
             # rewrite them), nor an environment under theirs (the boundary protects them by prefix).
-            # core/config.py reports both as configuration errors first.
+            # core/config/validate_ci.py reports both as configuration errors first.
             ci, own = f"{self.role_name_prefix}-", f"{env.resource_prefix}-"
             if ci.startswith(own) or own.startswith(ci):
                 raise ValueError(f"CiAccessProps: role_name_prefix {self.role_name_prefix!r} falls under {env.resource_prefix}-*")

@@ -1,4 +1,4 @@
-"""core/config.py: loading, defaults, and one clear message per user mistake."""
+"""core/config/: loading, defaults, and one clear message per user mistake."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README's generated configuration reference matches the schema in core/config.py."""
+"""The README's generated configuration reference matches the schema in core/config/schema.py."""
 
 from __future__ import annotations
 

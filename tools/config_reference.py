@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Regenerate (``--write``) or verify (default) the README's configuration reference table,
-which is generated from the schema in core/config.py."""
+which is generated from the schema in core/config/schema.py."""
 
 from __future__ import annotations
 
