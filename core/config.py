@@ -355,6 +355,12 @@ class EnvironmentConfig:
         default=(), metadata=_doc("Other security groups admitted on 5432.")
     )
 
+    # Secrets Manager deletion (every secret the stack names itself: a redeploy reuses the name).
+    secret_recovery_window_days: int | None = field(
+        default=None,
+        metadata=_doc("Days (7-30) a destroyed secret stays recoverable; 0 deletes it at once so the environment can be redeployed right away. Default: 7 when production-like, else 0."),
+    )
+
     # Set by the loader, not by users.
     stack_name: str = field(default="", metadata={"internal": True})
     source: str = field(default="", metadata={"internal": True})
@@ -845,6 +851,10 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
     def bad(key: str, message: str) -> None:
         problems.append(_problem(source, key, message))
 
+    window = values.get("secret_recovery_window_days")
+    if window is not None and window != 0 and not 7 <= window <= 30:
+        bad("secret_recovery_window_days", f"{window} must be 0 (delete at once) or 7-30 days, as Secrets Manager allows")
+
     for prefix in ("rds", "backend_rds"):
         cls = values.get(f"{prefix}_instance_class")
         if cls is not None and not _INSTANCE_CLASS_RE.match(cls):
@@ -980,6 +990,11 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
         values["private_subnet_cidrs"] = private
     if "redis_engine" in values and "redis_engine_version" not in values:
         values["redis_engine_version"] = REDIS_ENGINE_VERSIONS[values["redis_engine"]][-1]
+    if values.get("secret_recovery_window_days") is None:
+        # A destroyed secret keeps its name for the whole window, so a non-production environment
+        # torn down and redeployed (dev) would fail for a week; production keeps the safety net.
+        values["secret_recovery_window_days"] = 7 if production_like(
+            values["environment"], values.get("rds_deletion_protection", EnvironmentConfig.rds_deletion_protection)) else 0
     prefix = f"{values.get('name_prefix', EnvironmentConfig.name_prefix)}-{values['environment']}"
     if not values.get("backend_rds_secret_name"):
         values["backend_rds_secret_name"] = f"{prefix}/backend-rds"

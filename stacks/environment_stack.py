@@ -112,6 +112,7 @@ class EnvironmentStack(TerraformStack):
                 apply_immediately=env.rds_apply_immediately,
                 deletion_protection=env.rds_deletion_protection,
                 performance_insights_enabled=env.rds_performance_insights_enabled,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
         self.cache = ElasticacheRedis(
@@ -130,6 +131,7 @@ class EnvironmentStack(TerraformStack):
                 maintenance_window=env.redis_maintenance_window,
                 apply_immediately=env.redis_apply_immediately,
                 auth_token_secret_arn=env.redis_auth_token_secret_arn,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
         self.backend_database: BackendDatabase | None = None
@@ -151,6 +153,7 @@ class EnvironmentStack(TerraformStack):
                     deletion_protection=env.backend_rds_deletion_protection,
                     multi_az=env.backend_rds_multi_az,
                     secret_name=env.backend_rds_secret_name,
+                    secret_recovery_window_days=env.secret_recovery_window_days,
                 ),
             )
 
@@ -228,6 +231,7 @@ class EnvironmentStack(TerraformStack):
                 alb_request_count_resource_label=alb.request_count_resource_label,
                 ecr_repository_enabled=env.ecr_repository_enabled,
                 config_file=env.litellm_config_file,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
 
