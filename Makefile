@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 ENV ?= dev
+# KEEP=1: make deploy-local leaves the emulator running at the end (it prints how to stop it).
+KEEP ?=
 # Extra cdktf CLI flags, e.g. CDKTF_ARGS=--auto-approve in a CI deploy job.
 CDKTF_ARGS ?=
 
@@ -33,7 +35,7 @@ VENV_STAMP := .venv/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy clean
+.PHONY: help install synth test check bench diff deploy-bootstrap deploy destroy deploy-local clean
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
@@ -44,6 +46,7 @@ help:
 	@echo "make deploy-bootstrap      create the state bucket and lock table (once per account)"
 	@echo "make deploy ENV=dev        deploy one environment"
 	@echo "make destroy ENV=dev       destroy one environment"
+	@echo "make deploy-local ENV=dev  apply, re-plan, destroy and redeploy ENV on a local AWS emulator (KEEP=1 leaves it running)"
 
 $(PIPENV):
 	$(PYTHON) -m venv .tools
@@ -88,6 +91,10 @@ deploy: install
 
 destroy: install
 	$(CDKTF) destroy $(ENV) $(CDKTF_ARGS)
+
+# No AWS account: a patched moto server on 127.0.0.1, the real terraform and aws provider.
+deploy-local: install
+	.venv/bin/python -m tools.deploy_local --env $(ENV) $(if $(filter 1 true yes,$(KEEP)),--keep,)
 
 clean:
 	rm -rf cdktf.out .pytest_cache

@@ -520,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     (scratch / "aws-empty").write_text("")
     run = Run(args.env, env_config.production_like, scratch, args.keep, region=env_config.aws_region)
     run.env = clean_environment(os.environ, "", scratch)
+    # jsii (the synth) runs on the repository's pinned Node, as under make.
+    run.env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{run.env.get('PATH', '')}"
+    run.env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096 --disable-warning=DEP0044")
     print(f"deploy-local {args.env} ({'production-like' if run.production_like else 'dev-like'}); scratch {scratch}")
     status = 0
     try:
