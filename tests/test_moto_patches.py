@@ -59,7 +59,10 @@ def test_every_patch_has_a_reason_and_a_probe_here():
     assert all(len(patch.reason) > 30 for patch in moto_patches.PATCHES)
     probed = {"elasticache-parameter-groups", "elasticache-delete-cache-subnet-group",
               "elasticache-replication-group-members", "elasticache-replication-group-deletion",
-              "rds-unique-dbi-resource-id"}
+              "rds-unique-dbi-resource-id", "elasticache-transit-encryption-mode",
+              "ec2-association-only-with-public-ip", "ec2-modify-instance-attribute-keeps-security-groups",
+              "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
+              "ecs-service-settings"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -182,3 +185,157 @@ def test_patched_db_instances_have_distinct_resource_ids(patched):
     assert ids[0] != ids[1]
     (found,) = rds.describe_db_instances(Filters=[{"Name": "dbi-resource-id", "Values": [ids[1]]}])["DBInstances"]
     assert found["DBInstanceIdentifier"] == "litellm-dev-backend-postgres"
+
+
+def test_stock_moto_reports_no_transit_encryption_mode(stock):
+    assert "TransitEncryptionMode" not in _replication_group(_elasticache())
+
+
+def test_patched_transit_encryption_mode_is_required(patched):
+    assert _replication_group(_elasticache())["TransitEncryptionMode"] == "required"
+
+
+# ---------------------------------------------------------------------- EC2
+
+
+def _private_instance():
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="bastion", Description="d", VpcId=vpc)["GroupId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t4g.nano", SubnetId=subnet,
+                                 SecurityGroupIds=[group])["Instances"][0]["InstanceId"]
+    return ec2, instance, group
+
+
+def _describe(ec2, instance):
+    return ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+
+
+def test_stock_moto_gives_a_private_instance_an_empty_association(stock):
+    ec2, instance, _ = _private_instance()
+    (nic,) = _describe(ec2, instance)["NetworkInterfaces"]
+    assert "PublicIp" not in nic.get("Association", {}) and "Association" in nic
+
+
+def test_patched_private_instance_has_no_association(patched):
+    ec2, instance, _ = _private_instance()
+    (nic,) = _describe(ec2, instance)["NetworkInterfaces"]
+    assert "Association" not in nic
+
+
+def test_stock_moto_modify_instance_attribute_drops_security_groups(stock):
+    ec2, instance, group = _private_instance()
+    ec2.modify_instance_attribute(InstanceId=instance, InstanceInitiatedShutdownBehavior={"Value": "stop"})
+    assert _describe(ec2, instance)["SecurityGroups"] == []
+
+
+def test_patched_modify_instance_attribute_keeps_security_groups(patched):
+    ec2, instance, group = _private_instance()
+    ec2.modify_instance_attribute(InstanceId=instance, InstanceInitiatedShutdownBehavior={"Value": "terminate"})
+    assert [g["GroupId"] for g in _describe(ec2, instance)["SecurityGroups"]] == [group]
+    attribute = ec2.describe_instance_attribute(InstanceId=instance, Attribute="instanceInitiatedShutdownBehavior")
+    assert attribute["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+    vpc = _describe(ec2, instance)["VpcId"]
+    other = ec2.create_security_group(GroupName="other", Description="d", VpcId=vpc)["GroupId"]
+    ec2.modify_instance_attribute(InstanceId=instance, Groups=[other])  # an explicit group change still works
+    assert [g["GroupId"] for g in _describe(ec2, instance)["SecurityGroups"]] == [other]
+
+
+def _launch_template_data():
+    ec2 = boto3.client("ec2", region_name=REGION)
+    template = ec2.create_launch_template(
+        LaunchTemplateName="litellm-dev-bastion", LaunchTemplateData={"ImageId": "ami-12345678"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "Name", "Value": "b"}]}],
+    )["LaunchTemplate"]
+    versions = ec2.describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"])
+    tags = ec2.describe_launch_templates(LaunchTemplateIds=[template["LaunchTemplateId"]])["LaunchTemplates"][0]["Tags"]
+    return versions["LaunchTemplateVersions"][0]["LaunchTemplateData"], tags
+
+
+def test_stock_moto_copies_a_launch_templates_own_tags_into_its_data(stock):
+    data, _ = _launch_template_data()
+    assert data["TagSpecifications"][0]["ResourceType"] == "launch-template"
+
+
+def test_patched_launch_template_keeps_its_tags_on_itself(patched):
+    data, tags = _launch_template_data()
+    assert "TagSpecifications" not in data
+    assert tags == [{"Key": "Name", "Value": "b"}]
+
+
+def _referencing_rule():
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    alb = ec2.create_security_group(GroupName="alb", Description="d", VpcId=vpc)["GroupId"]
+    service = ec2.create_security_group(GroupName="service", Description="d", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=service, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 4000, "ToPort": 4000,
+        "UserIdGroupPairs": [{"GroupId": alb, "Description": "From the ALB"}]}])
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [service]}])["SecurityGroupRules"]
+    (rule,) = [r for r in rules if not r["IsEgress"]]
+    return rule
+
+
+def test_stock_moto_drops_the_description_of_a_group_reference_rule(stock):
+    assert "Description" not in _referencing_rule()
+
+
+def test_patched_group_reference_rule_keeps_its_description(patched):
+    rule = _referencing_rule()
+    assert rule["Description"] == "From the ALB"
+    assert rule["ReferencedGroupInfo"]["GroupId"].startswith("sg-")
+
+
+# ---------------------------------------------------------------------- RDS parameters, ECS
+
+
+def _db_parameters(**filters):
+    rds = boto3.client("rds", region_name=REGION)
+    rds.create_db_parameter_group(DBParameterGroupName="pg", DBParameterGroupFamily="postgres17", Description="d")
+    rds.modify_db_parameter_group(DBParameterGroupName="pg", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}])
+    return rds.describe_db_parameters(DBParameterGroupName="pg", **filters)["Parameters"]
+
+
+def test_stock_moto_leaves_source_out_of_db_parameters(stock):
+    (parameter,) = _db_parameters(Source="user")
+    assert "Source" not in parameter
+
+
+def test_patched_db_parameters_are_user_set(patched):
+    (parameter,) = _db_parameters(Source="user")
+    assert (parameter["ParameterName"], parameter["ParameterValue"], parameter["Source"]) == ("rds.force_ssl", "1", "user")
+    assert boto3.client("rds", region_name=REGION).describe_db_parameters(
+        DBParameterGroupName="pg", Source="engine-default")["Parameters"] == []
+
+
+def _service(**settings):
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="litellm-dev-cluster")
+    ecs.register_task_definition(family="litellm", containerDefinitions=[{"name": "litellm", "image": "x", "memory": 512}])
+    ecs.create_service(cluster="litellm-dev-cluster", serviceName="litellm-dev-litellm", taskDefinition="litellm",
+                       desiredCount=1, **settings)
+    return ecs
+
+
+def _described(ecs):
+    return ecs.describe_services(cluster="litellm-dev-cluster", services=["litellm-dev-litellm"])["services"][0]
+
+
+SERVICE_SETTINGS = {"enableECSManagedTags": True, "healthCheckGracePeriodSeconds": 300,
+                    "availabilityZoneRebalancing": "DISABLED"}
+
+
+def test_stock_moto_drops_ecs_service_settings(stock):
+    described = _described(_service(**SERVICE_SETTINGS))
+    assert not set(SERVICE_SETTINGS) & set(described)
+
+
+def test_patched_ecs_service_keeps_its_settings(patched):
+    ecs = _service(**SERVICE_SETTINGS)
+    described = _described(ecs)
+    assert {k: described.get(k) for k in SERVICE_SETTINGS} == SERVICE_SETTINGS
+    ecs.update_service(cluster="litellm-dev-cluster", service="litellm-dev-litellm", healthCheckGracePeriodSeconds=60)
+    assert _described(ecs)["healthCheckGracePeriodSeconds"] == 60

@@ -243,6 +243,150 @@ def _rds_unique_dbi_resource_id() -> None:
     _set(DBInstance, "__init__", init)
 
 
+def _elasticache_transit_encryption_mode() -> None:
+    from moto.elasticache.models import ElastiCacheBackend
+
+    original_create = ElastiCacheBackend.create_replication_group
+
+    def create_replication_group(self, **kwargs):
+        group = original_create(self, **kwargs)
+        # AWS reports "required" for a group created with in-transit encryption and no explicit
+        # mode (the provider sends none on create); moto reported nothing, a diff on every plan.
+        if group.transit_encryption_enabled and not group.transit_encryption_mode:
+            group.transit_encryption_mode = "required"
+        return group
+
+    _set(ElastiCacheBackend, "create_replication_group", create_replication_group)
+
+
+# ------------------------------------------------------------------------------------------ EC2
+
+
+def _ec2_association_only_with_public_ip() -> None:
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    original = NetworkInterface.association
+
+    def association(self):
+        # An empty <association/> element made the provider read associate_public_ip_address
+        # as true for a private instance, which forces a replacement on every plan.
+        return original.fget(self) or None
+
+    _set(NetworkInterface, "association", property(association))
+
+
+def _ec2_modify_instance_attribute_keeps_security_groups() -> None:
+    from moto.ec2.responses.instances import InstanceResponse
+    from moto.core.utils import camelcase_to_underscores
+
+    original = InstanceResponse._security_grp_instance_attribute_handler
+
+    def handler(self) -> bool:
+        # moto's last-resort handler treats ANY unrecognised attribute (e.g.
+        # InstanceInitiatedShutdownBehavior.Value) as "set the security groups to []".
+        if self._get_param("Groups"):
+            return original(self)
+        instance_id = self._get_param("InstanceId")
+        self.error_on_dryrun()
+        for key, value in self._get_params().items():
+            if isinstance(value, dict) and "Value" in value:
+                self.ec2_backend.modify_instance_attribute(instance_id, camelcase_to_underscores(key), value["Value"])
+        return True
+
+    _set(InstanceResponse, "_security_grp_instance_attribute_handler", handler)
+
+
+def _ec2_launch_template_own_tags_stay_out_of_its_data() -> None:
+    from moto.ec2.models.launch_templates import LaunchTemplateBackend
+
+    original = LaunchTemplateBackend.create_launch_template
+
+    def create_launch_template(self, name, description, template_data, tag_spec, *args, **kwargs):
+        # moto copied the template's OWN tags (TagSpecification of type launch-template) into
+        # the version data, where the provider reads them as tag_specifications to launch with.
+        specs = template_data.get("TagSpecifications")
+        if specs:
+            template_data["TagSpecifications"] = [s for s in specs if s.get("ResourceType") != "launch-template"]
+            if not template_data["TagSpecifications"]:
+                del template_data["TagSpecifications"]
+        return original(self, name, description, template_data, tag_spec, *args, **kwargs)
+
+    _set(LaunchTemplateBackend, "create_launch_template", create_launch_template)
+
+
+def _ec2_security_group_rule_description() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self):
+        # A rule that references a security group keeps its description with the group pair;
+        # moto only looked at the CIDR range, so every such rule lost its description.
+        return self.ip_range.get("Description") or self.source_group.get("Description")
+
+    _set(SecurityGroupRule, "description", property(description))
+
+
+# ------------------------------------------------------------------------------------------ RDS (more)
+
+
+def _rds_db_parameters_source() -> None:
+    from moto.core.responses import ActionResult
+    from moto.rds.exceptions import DBParameterGroupNotFoundError
+    from moto.rds.responses import RDSResponse
+
+    def describe_db_parameters(self) -> ActionResult:
+        name = self.params.get("DBParameterGroupName")
+        groups = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})
+        if not groups:
+            raise DBParameterGroupNotFoundError(name)
+        # Every parameter moto stores was set by the user; the provider reads only Source=user
+        # (engine defaults are not modelled), and moto left Source out, so all looked removed.
+        wanted = self.params.get("Source")
+        parameters = [{**p, "Source": p.get("Source", "user")} for p in groups[0].parameters.values()]
+        if wanted:
+            parameters = [p for p in parameters if p["Source"] == wanted]
+        return ActionResult({"Parameters": parameters})
+
+    _set(RDSResponse, "describe_db_parameters", describe_db_parameters)
+
+
+# ------------------------------------------------------------------------------------------ ECS
+
+
+_ECS_SERVICE_SETTINGS = {"enableECSManagedTags": "enable_ecs_managed_tags",
+                         "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+                         "availabilityZoneRebalancing": "availability_zone_rebalancing"}
+
+
+def _ecs_service_settings() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original_create = EC2ContainerServiceResponse.create_service
+    original_update = EC2ContainerServiceResponse.update_service
+
+    def remember(self, service_name: str, cluster: str) -> None:
+        service = self.ecs_backend._get_service(cluster, service_name.split("/")[-1])
+        for parameter, attribute in _ECS_SERVICE_SETTINGS.items():
+            value = self._get_param(parameter)
+            if value is not None:
+                setattr(service, attribute, value)
+
+    def create_service(self):
+        # moto dropped these three settings, so they showed as a change on every plan.
+        result = original_create(self)
+        remember(self, self._get_param("serviceName"), self._get_param("cluster", "default"))
+        return result
+
+    def update_service(self):
+        saved = {p: self._get_param(p) for p in _ECS_SERVICE_SETTINGS}
+        result = original_update(self)
+        if any(v is not None for v in saved.values()):
+            remember(self, self._get_param("service"), self._get_param("cluster", "default"))
+        return result
+
+    _set(EC2ContainerServiceResponse, "create_service", create_service)
+    _set(EC2ContainerServiceResponse, "update_service", update_service)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("elasticache-parameter-groups",
           "Create/Describe/Modify/Reset/DeleteCacheParameterGroup and DescribeCacheParameters are not "
@@ -261,6 +405,34 @@ PATCHES: tuple[Patch, ...] = (
     Patch("rds-unique-dbi-resource-id",
           "Every DB instance gets the same hard-coded DbiResourceId, and the provider looks instances up by it.",
           _rds_unique_dbi_resource_id),
+    Patch("elasticache-transit-encryption-mode",
+          "A replication group created with in-transit encryption reports no TransitEncryptionMode "
+          "(AWS: required), a diff on every plan.",
+          _elasticache_transit_encryption_mode),
+    Patch("ec2-association-only-with-public-ip",
+          "DescribeInstances gives every network interface an empty <association/>, read as a public "
+          "IP: associate_public_ip_address flips to true and the private bastion is replaced on every plan.",
+          _ec2_association_only_with_public_ip),
+    Patch("ec2-modify-instance-attribute-keeps-security-groups",
+          "ModifyInstanceAttribute with an attribute moto does not know (InstanceInitiatedShutdownBehavior) "
+          "falls through to the security-group handler and removes every security group of the instance.",
+          _ec2_modify_instance_attribute_keeps_security_groups),
+    Patch("ec2-launch-template-own-tags",
+          "CreateLaunchTemplate copies the template's own tags into its launch data as tag_specifications, "
+          "a diff on every plan.",
+          _ec2_launch_template_own_tags_stay_out_of_its_data),
+    Patch("ec2-security-group-rule-description",
+          "Security group rules that reference another group come back without their description, "
+          "a diff on every plan.",
+          _ec2_security_group_rule_description),
+    Patch("rds-db-parameters-source",
+          "DescribeDBParameters returns parameters without Source=user (and ignores the Source filter), "
+          "so every parameter the stack sets looks removed on the next plan.",
+          _rds_db_parameters_source),
+    Patch("ecs-service-settings",
+          "CreateService/UpdateService drop enableECSManagedTags, healthCheckGracePeriodSeconds and "
+          "availabilityZoneRebalancing, a diff on every plan.",
+          _ecs_service_settings),
 )
 
 
