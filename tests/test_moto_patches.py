@@ -62,7 +62,7 @@ def test_every_patch_has_a_reason_and_a_probe_here():
               "rds-unique-dbi-resource-id", "elasticache-transit-encryption-mode",
               "ec2-association-only-with-public-ip", "ec2-modify-instance-attribute-keeps-security-groups",
               "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
-              "ecs-service-settings"}
+              "ecs-service-settings", "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -339,3 +339,76 @@ def test_patched_ecs_service_keeps_its_settings(patched):
     assert {k: described.get(k) for k in SERVICE_SETTINGS} == SERVICE_SETTINGS
     ecs.update_service(cluster="litellm-dev-cluster", service="litellm-dev-litellm", healthCheckGracePeriodSeconds=60)
     assert _described(ecs)["healthCheckGracePeriodSeconds"] == 60
+
+
+# ---------------------------------------------------------------------- prod: listener, autoscaling, PI
+
+PLACEHOLDER_CERTIFICATE = f"arn:aws:acm:{REGION}:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+
+
+def _https_listener():
+    ec2 = boto3.client("ec2", region_name=REGION)
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "a"), (2, "b"))]
+    balancer = elbv2.create_load_balancer(Name="litellm-prod-alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    return elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTPS", Port=443,
+                                 Certificates=[{"CertificateArn": PLACEHOLDER_CERTIFICATE}],
+                                 DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+
+
+def test_stock_moto_refuses_a_certificate_it_does_not_hold(stock):
+    with pytest.raises(ClientError, match="CertificateNotFound"):
+        _https_listener()
+
+
+def test_patched_https_listener_takes_the_accounts_certificate(patched):
+    listener = _https_listener()["Listeners"][0]
+    assert listener["Certificates"] == [{"CertificateArn": PLACEHOLDER_CERTIFICATE}]
+
+
+def _scalable_target():
+    ecs = _service()
+    assert ecs
+    autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+    arn = autoscaling.register_scalable_target(
+        ServiceNamespace="ecs", ResourceId="service/litellm-dev-cluster/litellm-dev-litellm",
+        ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=4,
+        Tags={"Name": "litellm"})["ScalableTargetARN"]
+    return autoscaling, arn
+
+
+def test_stock_moto_has_no_autoscaling_tag_apis(stock):
+    autoscaling, arn = _scalable_target()
+    with pytest.raises(NotImplementedError):
+        autoscaling.list_tags_for_resource(ResourceARN=arn)
+
+
+def test_patched_autoscaling_target_tags(patched):
+    autoscaling, arn = _scalable_target()
+    assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Name": "litellm"}
+    autoscaling.tag_resource(ResourceARN=arn, Tags={"Environment": "prod"})
+    autoscaling.untag_resource(ResourceARN=arn, TagKeys=["Name"])
+    assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Environment": "prod"}
+
+
+def _performance_insights_instance():
+    rds = boto3.client("rds", region_name=REGION)
+    return rds, rds.create_db_instance(
+        DBInstanceIdentifier="litellm-prod-postgres", Engine="postgres", DBInstanceClass="db.t4g.micro",
+        MasterUsername="fake_user", MasterUserPassword="not-a-real-password", AllocatedStorage=20,
+        EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=7)["DBInstance"]
+
+
+def test_stock_moto_forgets_performance_insights(stock):
+    _, instance = _performance_insights_instance()
+    assert not instance.get("PerformanceInsightsEnabled")
+
+
+def test_patched_performance_insights_are_kept(patched):
+    rds, instance = _performance_insights_instance()
+    assert (instance["PerformanceInsightsEnabled"], instance["PerformanceInsightsRetentionPeriod"]) == (True, 7)
+    rds.modify_db_instance(DBInstanceIdentifier="litellm-prod-postgres", EnablePerformanceInsights=False)
+    (found,) = rds.describe_db_instances(DBInstanceIdentifier="litellm-prod-postgres")["DBInstances"]
+    assert found["PerformanceInsightsEnabled"] is False

@@ -387,6 +387,102 @@ def _ecs_service_settings() -> None:
     _set(EC2ContainerServiceResponse, "update_service", update_service)
 
 
+
+# ------------------------------------------------------------------------------------------ prod-only
+
+
+def _elbv2_any_acm_certificate() -> None:
+    import moto.elbv2.models as elbv2_models
+    from moto.acm.models import acm_backends
+
+    original = elbv2_models.register_certificate
+
+    def register_certificate(account_id: str, region: str, arn_certificate: str, arn_user: str) -> None:
+        # The certificate lives in the real account (it needs a domain), never in the emulator;
+        # moto refused an HTTPS listener whose certificate its own ACM does not hold.
+        if arn_certificate.startswith("arn:aws:acm:") and \
+                arn_certificate not in acm_backends[account_id][region]._certificates:
+            return
+        original(account_id=account_id, region=region, arn_certificate=arn_certificate, arn_user=arn_user)
+
+    _set(elbv2_models, "register_certificate", register_certificate)
+
+
+def _appautoscaling_tags() -> None:
+    import json as _json
+
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def tags_of(backend: ApplicationAutoscalingBackend) -> dict:
+        if not hasattr(backend, "resource_tags"):
+            backend.resource_tags = {}
+        return backend.resource_tags
+
+    original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        answer = original_register(self)
+        tags = self._get_param("Tags")
+        if tags:
+            tags_of(self.applicationautoscaling_backend).setdefault(_json.loads(answer)["ScalableTargetARN"], {}).update(tags)
+        return answer
+
+    def tag_resource(self) -> str:
+        tags_of(self.applicationautoscaling_backend).setdefault(self._get_param("ResourceARN"), {}).update(
+            self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self) -> str:
+        stored = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            stored.pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self) -> str:
+        return _json.dumps({"Tags": tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})})
+
+    # Tagging APIs are not implemented (HTTP 500) and RegisterScalableTarget drops its Tags.
+    for function in (register_scalable_target, tag_resource, untag_resource, list_tags_for_resource):
+        _set(ApplicationAutoScalingResponse, function.__name__, function)
+
+
+def _rds_performance_insights() -> None:
+    from moto.rds.models import DBInstance
+
+    original_init = DBInstance.__init__
+    original_update = DBInstance.update
+
+    def remember(instance, settings: dict) -> None:
+        if settings.get("EnablePerformanceInsights") is not None or settings.get("enable_performance_insights") is not None:
+            enabled = settings.get("EnablePerformanceInsights", settings.get("enable_performance_insights"))
+            instance.performance_insights_enabled = str(enabled).lower() == "true"
+        for camel, snake, attribute in (
+                ("PerformanceInsightsKMSKeyId", "performance_insights_kms_key_id", "performance_insights_kms_key_id"),
+                ("PerformanceInsightsRetentionPeriod", "performance_insights_retention_period",
+                 "performance_insights_retention_period")):
+            value = settings.get(camel, settings.get(snake))
+            if value is not None:
+                setattr(instance, attribute, int(value) if attribute.endswith("period") else value)
+        if getattr(instance, "performance_insights_enabled", False) and not getattr(
+                instance, "performance_insights_retention_period", None):
+            instance.performance_insights_retention_period = 7  # AWS's free tier default
+
+    def init(self, *args, **kwargs) -> None:
+        # moto dropped the Performance Insights settings, so prod showed them as a change on every plan.
+        original_init(self, *args, **kwargs)
+        self.performance_insights_enabled = False
+        remember(self, kwargs)
+
+    def update(self, **kwargs):
+        result = original_update(self, **kwargs)
+        remember(self, kwargs)
+        return result
+
+    _set(DBInstance, "__init__", init)
+    _set(DBInstance, "update", update)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("elasticache-parameter-groups",
           "Create/Describe/Modify/Reset/DeleteCacheParameterGroup and DescribeCacheParameters are not "
@@ -433,6 +529,17 @@ PATCHES: tuple[Patch, ...] = (
           "CreateService/UpdateService drop enableECSManagedTags, healthCheckGracePeriodSeconds and "
           "availabilityZoneRebalancing, a diff on every plan.",
           _ecs_service_settings),
+    Patch("elbv2-any-acm-certificate",
+          "CreateListener refuses an HTTPS certificate ARN that moto's own ACM does not hold; the real "
+          "certificate is in the account (prod's placeholder ARN locally).",
+          _elbv2_any_acm_certificate),
+    Patch("appautoscaling-tags",
+          "Application Auto Scaling TagResource/UntagResource/ListTagsForResource are not implemented "
+          "and RegisterScalableTarget drops its Tags (prod's autoscaling).",
+          _appautoscaling_tags),
+    Patch("rds-performance-insights",
+          "Performance Insights settings (enabled, KMS key, retention) are not stored, a diff on every prod plan.",
+          _rds_performance_insights),
 )
 
 
