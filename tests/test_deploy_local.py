@@ -72,11 +72,20 @@ def test_environment_stack_is_prepared_without_the_random_provider(stack_json, t
     assert set(config["resource"]) == {t for t in original["resource"] if not t.startswith("random_")}
 
 
-def test_ephemeral_random_values_are_reported_not_silently_broken(tmp_path):
-    config = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
-              "ephemeral": {"random_password": {"db": {"length": 32}}}}
-    with pytest.raises(driver.DeployLocalError, match="ephemeral random_password"):
-        driver.prepare_config("dev", config, ENDPOINT, tmp_path / "b.tfstate")
+def test_ephemeral_random_values_become_variables_too(tmp_path):
+    # Write-only arguments (password_wo) fed from an ephemeral random_password: the random
+    # provider is not mirrored, so the value must become a variable like any other random value.
+    config = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"},
+                                                   "random": {"source": "hashicorp/random", "version": "3.7.2"}}},
+              "ephemeral": {"random_password": {"db": {"length": 32}}, "aws_secretsmanager_secret_version": {}},
+              "resource": {"aws_db_instance": {"db": {"password_wo": "${ephemeral.random_password.db.result}",
+                                                      "password_wo_version": 1}}}}
+    prepared, _, notes = driver.prepare_config("dev", config, ENDPOINT, tmp_path / "b.tfstate")
+    assert "random_password" not in prepared.get("ephemeral", {})
+    (variable,) = [name for name in prepared["variable"] if "random_password_db" in name]
+    assert prepared["resource"]["aws_db_instance"]["db"]["password_wo"] == f"${{var.{variable}}}"
+    assert prepared["variable"][variable]["sensitive"] is True
+    assert "random" not in prepared["terraform"]["required_providers"]
 
 
 def test_terraform_summaries_are_read():

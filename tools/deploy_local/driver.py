@@ -151,17 +151,32 @@ def local_only_config(name: str, config: dict) -> tuple[dict, list[str]]:
     return config, dropped
 
 
+def ephemeral_random_as_resources(config: dict) -> dict:
+    """``ephemeral "random_password"`` blocks (for write-only arguments such as ``password_wo``)
+    need the random provider too. Turned into resources first, the harness's swap makes them
+    variables like any other random value; a write-only argument accepts a variable."""
+    ephemeral = config.get("ephemeral", {})
+    types = [t for t in ephemeral if t.startswith("random_")]
+    if not types:
+        return config
+    text = json.dumps(config)
+    for tf_type in types:
+        text = text.replace(f"ephemeral.{tf_type}.", f"{tf_type}.")
+    config = json.loads(text)
+    for tf_type in types:
+        config.setdefault("resource", {}).setdefault(tf_type, {}).update(config["ephemeral"].pop(tf_type))
+    if not config["ephemeral"]:
+        del config["ephemeral"]
+    return config
+
+
 def prepare_config(name: str, config: dict, endpoint: str, local_state: Path) -> tuple[dict, dict, list[str]]:
     """(stack config, override file, notes) for one stack's scratch directory."""
     config, dropped = local_only_config(name, config)
-    swap = swap_random_resources(config)
+    swap = swap_random_resources(ephemeral_random_as_resources(config))
     left = random_references(swap.config)
     if left:
         raise DeployLocalError(f"{name}: random_* references the swap could not rewrite: {sorted(set(left))}")
-    ephemeral = [t for t in swap.config.get("ephemeral", {}) if t.startswith("random_")]
-    if ephemeral:
-        raise DeployLocalError(f"{name}: ephemeral {', '.join(ephemeral)} needs the random provider, which the "
-                               "local mirror lacks; extend tests/terraform_harness.swap_random_resources")
     notes = [f"left out locally (moto ignores the aws:SecureTransport condition): {d}" for d in dropped]
     notes += [f"random provider not mirrored: {r} is a fixed variable" for r in swap.swapped]
     override = {"terraform": {"backend": backend_override(swap.config, endpoint, local_state)},
