@@ -62,7 +62,8 @@ def test_every_patch_has_a_reason_and_a_probe_here():
               "rds-unique-dbi-resource-id", "elasticache-transit-encryption-mode",
               "ec2-association-only-with-public-ip", "ec2-modify-instance-attribute-keeps-security-groups",
               "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
-              "ecs-service-settings", "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights"}
+              "ecs-service-settings", "ec2-instance-groups-from-network-interface", "ec2-no-user-data-is-absent",
+              "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -192,7 +193,12 @@ def test_stock_moto_reports_no_transit_encryption_mode(stock):
 
 
 def test_patched_transit_encryption_mode_is_required(patched):
-    assert _replication_group(_elasticache())["TransitEncryptionMode"] == "required"
+    client = _elasticache()
+    group = _replication_group(client)
+    assert group["TransitEncryptionMode"] == "required"
+    # The provider reads the mode from a member cluster.
+    (member,) = client.describe_cache_clusters(CacheClusterId=group["MemberClusters"][0])["CacheClusters"]
+    assert member["TransitEncryptionMode"] == "required"
 
 
 # ---------------------------------------------------------------------- EC2
@@ -412,3 +418,32 @@ def test_patched_performance_insights_are_kept(patched):
     rds.modify_db_instance(DBInstanceIdentifier="litellm-prod-postgres", EnablePerformanceInsights=False)
     (found,) = rds.describe_db_instances(DBInstanceIdentifier="litellm-prod-postgres")["DBInstances"]
     assert found["PerformanceInsightsEnabled"] is False
+
+
+def _instance_as_the_provider_launches_it():
+    """RunInstances the way hashicorp/aws 5.100 sends it for the bastion: a launch template whose
+    UserData is empty, and the security group inside NetworkInterface.1."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="bastion", Description="d", VpcId=vpc)["GroupId"]
+    template = ec2.create_launch_template(LaunchTemplateName="litellm-dev-bastion",
+                                          LaunchTemplateData={"ImageId": "ami-12345678", "UserData": ""})["LaunchTemplate"]
+    instance = ec2.run_instances(
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"}, MinCount=1, MaxCount=1,
+        InstanceType="t4g.nano",
+        NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [group], "AssociatePublicIpAddress": False}],
+    )["Instances"][0]["InstanceId"]
+    return ec2, instance, group
+
+
+def test_stock_moto_loses_instance_groups_and_invents_empty_user_data(stock):
+    ec2, instance, _ = _instance_as_the_provider_launches_it()
+    assert _describe(ec2, instance)["SecurityGroups"] == []
+    assert ec2.describe_instance_attribute(InstanceId=instance, Attribute="userData")["UserData"] == {"Value": ""}
+
+
+def test_patched_instance_keeps_groups_and_has_no_user_data(patched):
+    ec2, instance, group = _instance_as_the_provider_launches_it()
+    assert [g["GroupId"] for g in _describe(ec2, instance)["SecurityGroups"]] == [group]
+    assert ec2.describe_instance_attribute(InstanceId=instance, Attribute="userData")["UserData"] == {}

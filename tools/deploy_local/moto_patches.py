@@ -254,6 +254,9 @@ def _elasticache_transit_encryption_mode() -> None:
         # mode (the provider sends none on create); moto reported nothing, a diff on every plan.
         if group.transit_encryption_enabled and not group.transit_encryption_mode:
             group.transit_encryption_mode = "required"
+        for member in group.member_clusters:  # the provider reads the mode from a member cluster
+            if member in self.cache_clusters:
+                self.cache_clusters[member].transit_encryption_mode = group.transit_encryption_mode
         return group
 
     _set(ElastiCacheBackend, "create_replication_group", create_replication_group)
@@ -296,12 +299,52 @@ def _ec2_modify_instance_attribute_keeps_security_groups() -> None:
     _set(InstanceResponse, "_security_grp_instance_attribute_handler", handler)
 
 
+def _ec2_instance_groups_from_network_interface() -> None:
+    from moto.ec2.models.instances import Instance
+
+    original_init = Instance.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        # The provider passes an instance's security groups inside NetworkInterface.1 (with
+        # AssociatePublicIpAddress); moto put them on the interface only, so DescribeInstances
+        # listed none and vpc_security_group_ids showed a change on every plan.
+        primary = getattr(self, "nics", {}).get(0)
+        if not self.security_groups and primary is not None and primary._group_set:
+            self.security_groups = list(primary._group_set)
+
+    _set(Instance, "__init__", init)
+
+
+def _ec2_no_user_data_is_absent() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original = InstanceResponse.describe_instance_attribute
+
+    def describe_instance_attribute(self) -> ActionResult:
+        if self._get_param("Attribute") == "userData":
+            instance, value = self.ec2_backend.describe_instance_attribute(self._get_param("InstanceId"), "userData")
+            if value is None or not str(value):
+                # AWS answers <userData/>; moto's <userData><value/></userData> is an empty
+                # script whose hash replaces the one the provider stored, a diff on every plan.
+                return ActionResult({"InstanceId": instance.id, "UserData": {}})
+        return original(self)
+
+    _set(InstanceResponse, "describe_instance_attribute", describe_instance_attribute)
+
+
+
 def _ec2_launch_template_own_tags_stay_out_of_its_data() -> None:
     from moto.ec2.models.launch_templates import LaunchTemplateBackend
 
     original = LaunchTemplateBackend.create_launch_template
 
     def create_launch_template(self, name, description, template_data, tag_spec, *args, **kwargs):
+        # The provider always sends LaunchTemplateData.UserData, empty when there is none; moto
+        # kept "" as user data that every instance launched from the template then inherited.
+        if template_data.get("UserData") is not None and not str(template_data["UserData"]):
+            template_data["UserData"] = None
         # moto copied the template's OWN tags (TagSpecification of type launch-template) into
         # the version data, where the provider reads them as tag_specifications to launch with.
         specs = template_data.get("TagSpecifications")
@@ -513,9 +556,17 @@ PATCHES: tuple[Patch, ...] = (
           "ModifyInstanceAttribute with an attribute moto does not know (InstanceInitiatedShutdownBehavior) "
           "falls through to the security-group handler and removes every security group of the instance.",
           _ec2_modify_instance_attribute_keeps_security_groups),
+    Patch("ec2-instance-groups-from-network-interface",
+          "RunInstances with the security groups in NetworkInterface.1 (what the provider sends) leaves "
+          "the instance's own group list empty; vpc_security_group_ids changes on every plan.",
+          _ec2_instance_groups_from_network_interface),
+    Patch("ec2-no-user-data-is-absent",
+          "DescribeInstanceAttribute userData answers an empty value instead of none, replacing the "
+          "provider's stored user_data hash: a diff on every plan.",
+          _ec2_no_user_data_is_absent),
     Patch("ec2-launch-template-own-tags",
           "CreateLaunchTemplate copies the template's own tags into its launch data as tag_specifications, "
-          "a diff on every plan.",
+          "and keeps the provider's empty UserData as an empty script that instances inherit: diffs on every plan.",
           _ec2_launch_template_own_tags_stay_out_of_its_data),
     Patch("ec2-security-group-rule-description",
           "Security group rules that reference another group come back without their description, "
