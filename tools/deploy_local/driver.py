@@ -243,6 +243,7 @@ class Run:
     toolchain: Toolchain | None = None
     env: dict[str, str] = field(default_factory=dict)
     region: str = ""
+    resource_prefix: str = ""
 
     def step(self, name: str, action: Callable[[], str]) -> str:
         print(f"==> {name}", flush=True)
@@ -424,7 +425,7 @@ def operations(run: Run, values: Mapping[str, Any]) -> str:
     region = run.region
     session = boto3.session.Session(region_name=region)
     lam = session.client("lambda", endpoint_url=run.endpoint)
-    name = f"{values['litellm_cluster_name']}-manual-control"
+    name = f"{run.resource_prefix}-manual-control"
     function = lam.get_function_configuration(FunctionName=name)
     function_env = function.get("Environment", {}).get("Variables", {})
     spec = importlib.util.spec_from_file_location("manual_control_handler",
@@ -533,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix=f"deploy-local-{args.env}-"))
     scratch.mkdir(parents=True, exist_ok=True)
     (scratch / "aws-empty").write_text("")
-    run = Run(args.env, env_config.production_like, scratch, args.keep, region=env_config.aws_region)
+    run = Run(args.env, env_config.production_like, scratch, args.keep, region=env_config.aws_region,
+              resource_prefix=env_config.resource_prefix)
     run.env = clean_environment(os.environ, "", scratch)
     # jsii (the synth) runs on the repository's pinned Node, as under make.
     run.env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{run.env.get('PATH', '')}"
@@ -548,6 +550,13 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     except KeyboardInterrupt:
         status = 130
+    except Exception as error:  # noqa: BLE001 - one line here, the traceback in the scratch directory
+        import traceback
+
+        (scratch / "driver-error.txt").write_text(traceback.format_exc())
+        print(f"\ndeploy-local {args.env}: FAILED: {type(error).__name__}: {error}\n"
+              f"(traceback: {scratch / 'driver-error.txt'})", file=sys.stderr)
+        status = 1
     finally:
         summary(run)
         if run.keep and run.moto and run.moto.poll() is None:
