@@ -510,6 +510,10 @@ def execute(run: Run) -> None:
         run.step(f"{run.env_name}: operations path", lambda: operations(run, values))
     run.step(f"{run.env_name}: destroy", lambda: destroy(run, stack, "destroy"))
     run.step(f"{run.env_name}: apply again (redeploy)", lambda: apply(run, stack, "second apply"))
+    if run.keep:
+        # Something to poke at: the redeployed environment stays on the kept emulator.
+        print(f"==> {run.env_name}: second destroy skipped (--keep): the redeployed environment stays")
+        return
     run.step(f"{run.env_name}: destroy again", lambda: destroy(run, stack, "second destroy"))
 
 
@@ -561,7 +565,9 @@ def main(argv: list[str] | None = None) -> int:
         summary(run)
         if run.keep and run.moto and run.moto.poll() is None:
             print(f"\nthe emulator keeps running on {run.endpoint} (pid {run.moto.pid}); stop it with: kill {run.moto.pid}\n"
-                  f"terraform working directories: {scratch / 'stacks'}")
+                  f"AWS CLI / boto3 against it: AWS_ENDPOINT_URL={run.endpoint} AWS_ACCESS_KEY_ID={MOCK_ACCESS_KEY} "
+                  f"AWS_SECRET_ACCESS_KEY={MOCK_SECRET_KEY} AWS_REGION={run.region}\n"
+                  f"terraform working directories: {scratch / 'stacks'} (env: {run.toolchain.env.get('TF_CLI_CONFIG_FILE') if run.toolchain else ''})")
         else:
             stop_moto(run)
     return status
