@@ -17,7 +17,7 @@ ENDPOINT = "http://127.0.0.1:45678"
 
 
 def test_the_callers_aws_and_terraform_settings_never_reach_the_run(tmp_path):
-    caller = {"HOME": "/home/dev", "PATH": "/usr/bin", "AWS_PROFILE": "production", "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE",
+    caller = {"HOME": "/home/dev", "PATH": "/usr/bin", "AWS_PROFILE": "production", "AWS_ACCESS_KEY_ID": "fake-caller-key-id",
               "AWS_SESSION_TOKEN": "fake", "AWS_REGION": "us-east-1", "TF_VAR_rds_master_password": "fake",
               "TF_CLI_ARGS_apply": "-target=x", "TF_WORKSPACE": "prod", "TF_CLI_CONFIG_FILE": "/etc/tfrc"}
     env = driver.clean_environment(caller, ENDPOINT, tmp_path)
