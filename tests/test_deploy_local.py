@@ -121,3 +121,22 @@ def test_stand_in_api_events_reach_the_handlers_routes():
 
 def test_free_port_is_on_loopback():
     assert 1024 < driver.free_port() < 65536
+
+
+def test_ci_runs_the_local_deploy_of_dev_and_prod_after_the_tests():
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    assert lines.index("make deploy-local ENV=dev") > lines.index("make test")
+    assert "make deploy-local ENV=prod" in lines
+
+
+def test_make_target_is_declared_documented_and_passes_keep():
+    import subprocess
+
+    makefile = (ROOT / "Makefile").read_text()
+    phony = next(line for line in makefile.splitlines() if line.startswith(".PHONY:"))
+    assert "deploy-local" in phony.split()
+    assert "make deploy-local ENV=dev" in makefile  # the help line
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "deploy-local", "ENV=prod", "KEEP=1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert "-m tools.deploy_local --env prod --keep" in dry.stdout, dry.stdout + dry.stderr
