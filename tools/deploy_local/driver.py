@@ -567,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nthe emulator keeps running on {run.endpoint} (pid {run.moto.pid}); stop it with: kill {run.moto.pid}\n"
                   f"AWS CLI / boto3 against it: AWS_ENDPOINT_URL={run.endpoint} AWS_ACCESS_KEY_ID={MOCK_ACCESS_KEY} "
                   f"AWS_SECRET_ACCESS_KEY={MOCK_SECRET_KEY} AWS_REGION={run.region}\n"
-                  f"terraform working directories: {scratch / 'stacks'} (env: {run.toolchain.env.get('TF_CLI_CONFIG_FILE') if run.toolchain else ''})")
+                  f"terraform working directories: {scratch / 'stacks'} (with TF_CLI_CONFIG_FILE={run.toolchain.env.get('TF_CLI_CONFIG_FILE') if run.toolchain else ''})")
         else:
             stop_moto(run)
     return status
