@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 ENV ?= dev
+# KEEP=1: make deploy-local leaves the emulator running at the end (it prints how to stop it).
+KEEP ?=
 # Extra cdktf CLI flags, e.g. CDKTF_ARGS=--auto-approve in a CI deploy job.
 CDKTF_ARGS ?=
 
@@ -39,7 +41,7 @@ PREFLIGHT := .venv/bin/python main.py --preflight
 # line. CI=1 is the CLI's switch for plain output.
 PLAIN_WITHOUT_TTY := if [ ! -t 1 ]; then export CI=1; fi;
 
-.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy clean contract-test
+.PHONY: help install synth hcl cost test check bench diff deploy-bootstrap deploy destroy deploy-local clean contract-test
 
 help:
 	@echo "make synth                 synthesize every stack into cdktf.out/ (no AWS account needed)"
@@ -53,6 +55,7 @@ help:
 	@echo "make deploy ENV=dev        deploy one environment"
 	@echo "make destroy ENV=dev       destroy one environment"
 	@echo "make contract-test         the real LiteLLM proxy on the synthesized dev and prod task definitions"
+	@echo "make deploy-local ENV=dev  apply, re-plan, destroy and redeploy ENV on a local AWS emulator (KEEP=1 leaves it running)"
 
 $(PIPENV): requirements-pipenv.txt
 	$(PYTHON) -m venv .tools
@@ -110,6 +113,10 @@ deploy: install
 destroy: install
 	@$(PREFLIGHT) destroy $(ENV)
 	LITELLM_STACKS=$(ENV) $(CDKTF) destroy $(ENV) $(CDKTF_ARGS)
+
+# No AWS account: a patched moto server on 127.0.0.1, the real terraform and aws provider.
+deploy-local: install
+	.venv/bin/python -m tools.deploy_local --env $(ENV) $(if $(filter 1 true yes,$(KEEP)),--keep,)
 
 clean:
 	rm -rf cdktf.out .pytest_cache

@@ -144,6 +144,7 @@ class EnvironmentStack(TerraformStack):
                 monitoring_interval=60 if env.production_like else 0,
                 log_retention_days=env.operational_log_retention_days,
                 log_kms_key_arn=self.kms_key_arn,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
         self.cache = ElasticacheRedis(
@@ -166,6 +167,7 @@ class EnvironmentStack(TerraformStack):
                 final_snapshot=env.production_like,
                 log_retention_days=env.operational_log_retention_days,
                 kms_key_arn=self.kms_key_arn,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
         self.backend_database: BackendDatabase | None = None
@@ -187,6 +189,7 @@ class EnvironmentStack(TerraformStack):
                     deletion_protection=env.backend_rds_deletion_protection,
                     multi_az=env.backend_rds_multi_az,
                     secret_name=env.backend_rds_secret_name,
+                    secret_recovery_window_days=env.secret_recovery_window_days,
                 ),
             )
 
@@ -277,6 +280,7 @@ class EnvironmentStack(TerraformStack):
                 # Dev must tear down even after images were pushed; production keeps them.
                 ecr_force_delete=not env.production_like,
                 config_file=env.litellm_config_file,
+                secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )
 

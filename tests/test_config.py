@@ -66,6 +66,19 @@ def test_user_tags_cannot_replace_the_standard_ones(tmp_path):
     assert env.default_tags["Environment"] == "dev" and env.default_tags["Team"] == "ml"
 
 
+def test_secret_recovery_window_is_zero_only_where_a_redeploy_matters_more(tmp_path):
+    # Non-production environments are torn down and redeployed; a 7-day window keeps the fixed
+    # secret names taken for a week. Production-like ones keep the safety net unless told otherwise.
+    assert load_one(tmp_path / "dev", {"rds_deletion_protection": False}).secret_recovery_window_days == 0
+    # rds_deletion_protection defaults to true, which makes an environment production-like.
+    assert load_one(tmp_path / "protected").secret_recovery_window_days == 7
+    prod = load_one(tmp_path / "prod", {"alb_allow_http_only": True}, name="prod")
+    assert prod.secret_recovery_window_days == 7
+    assert load_one(tmp_path / "explicit", {"secret_recovery_window_days": 30}).secret_recovery_window_days == 30
+    assert load_one(tmp_path / "immediate", {"secret_recovery_window_days": 0, "rds_deletion_protection": True},
+                    ).secret_recovery_window_days == 0
+
+
 def test_config_objects_are_frozen(tmp_path):
     env = load_one(tmp_path, {"tags": {"Team": "ml"}})
     with pytest.raises(AttributeError):
@@ -239,6 +252,7 @@ BAD_ENVIRONMENTS = {
     "bad waf count rule": ({"waf_enabled": True, "waf_count_only_rules": ["SizeRestrictions_BODY"]}, "waf_count_only_rules", "always counted"),
     "waf logging without waf": ({"waf_logging_enabled": True}, "waf_logging_enabled", "needs waf_enabled"),
     "bad waf log retention": ({"waf_log_retention_days": 8}, "waf_log_retention_days", "retention period"),
+    "secret recovery window": ({"secret_recovery_window_days": 3}, "secret_recovery_window_days", "0 (delete at once) or 7-30"),
 }
 
 

@@ -289,6 +289,20 @@ def test_prod_is_protected_against_accidental_loss(stack_json):
     assert salt and salt[0]["lifecycle"]["prevent_destroy"] is True
 
 
+def test_secret_recovery_window_follows_the_environment(stack_json, project):
+    # Every secret the stack names itself (master key, salt key, Redis token, backend DB): dev
+    # deletes them at once so a destroy + deploy works the same day; prod keeps 7 days.
+    expected_names = {"litellm-master-key", "litellm-salt-key", "backend-rds"}
+    for name, days in (("dev", 0), ("prod", 7)):
+        assert project.environment(name).secret_recovery_window_days == days
+        secrets = resources(stack_json(name), "aws_secretsmanager_secret").values()
+        assert secrets
+        assert {s["name"]: s["recovery_window_in_days"] for s in secrets} == {s["name"]: days for s in secrets}
+    dev_names = {s["name"] for s in resources(stack_json("dev"), "aws_secretsmanager_secret").values()}
+    assert all(any(n.endswith(suffix) for n in dev_names) for suffix in expected_names), dev_names
+    assert any("redis" in n or "cache" in n for n in dev_names), dev_names
+
+
 def test_dev_can_be_boosted_and_sleeps_when_idle(stack_json, project):
     dev = stack_json("dev")
     routes = resources(dev, "aws_apigatewayv2_route").values()

@@ -14,6 +14,7 @@ from core.config.schema import (
     BackendConfig,
     EnvironmentConfig,
     ProjectConfig,
+    production_like,
 )
 from core.config.validate_backend import validate_backend
 from core.config.validate_ci import _check_ci_role_names
@@ -88,6 +89,11 @@ def load_environment(path: Path, root: Path, problems: list[str]) -> Environment
         values["private_subnet_cidrs"] = private
     if "redis_engine" in values and "redis_engine_version" not in values:
         values["redis_engine_version"] = REDIS_ENGINE_VERSIONS[values["redis_engine"]][-1]
+    if values.get("secret_recovery_window_days") is None:
+        # A destroyed secret keeps its name for the whole window, so a non-production environment
+        # torn down and redeployed (dev) would fail for a week; production keeps the safety net.
+        values["secret_recovery_window_days"] = 7 if production_like(
+            values["environment"], values.get("rds_deletion_protection", EnvironmentConfig.rds_deletion_protection)) else 0
     prefix = f"{values.get('name_prefix', EnvironmentConfig.name_prefix)}-{values['environment']}"
     if not values.get("backend_rds_secret_name"):
         values["backend_rds_secret_name"] = f"{prefix}/backend-rds"

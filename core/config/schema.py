@@ -329,6 +329,12 @@ class EnvironmentConfig:
         default=(), metadata=_doc("Other security groups admitted on 5432.")
     )
 
+    # Secrets Manager deletion (every secret the stack names itself: a redeploy reuses the name).
+    secret_recovery_window_days: int | None = field(
+        default=None,
+        metadata=_doc("Days (7-30) a destroyed secret stays recoverable; 0 deletes it at once so the environment can be redeployed right away. Default: 7 when production-like, else 0."),
+    )
+
     # Set by the loader, not by users.
     stack_name: str = field(default="", metadata={"internal": True})
     source: str = field(default="", metadata={"internal": True})

@@ -44,6 +44,10 @@ def _check_data_tier(values: dict, source: str, problems: list[str]) -> None:
     def bad(key: str, message: str) -> None:
         problems.append(_problem(source, key, message))
 
+    window = values.get("secret_recovery_window_days")
+    if window is not None and window != 0 and not 7 <= window <= 30:
+        bad("secret_recovery_window_days", f"{window} must be 0 (delete at once) or 7-30 days, as Secrets Manager allows")
+
     for prefix in ("rds", "backend_rds"):
         cls = values.get(f"{prefix}_instance_class")
         if cls is not None and (problem := rds_instance_class_problem(cls)):

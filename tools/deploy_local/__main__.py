@@ -1,0 +1,5 @@
+import sys
+
+from tools.deploy_local.driver import main
+
+sys.exit(main())
