@@ -44,7 +44,8 @@ def apply_workload_boundary(
     group = ResourcegroupsGroup(
         stack, "environment-resource-group",
         name=resource_prefix,
-        description=f"Every resource of {resource_prefix} (by its Project and Environment tags).",
+        # CreateGroup accepts only letters, digits, whitespace, "_", "." and "-" here.
+        description=f"Every resource of {resource_prefix} by its Project and Environment tags.",
         resource_query=ResourcegroupsGroupResourceQuery(query=json.dumps({
             "ResourceTypeFilters": ["AWS::AllSupported"],
             "TagFilters": [{"Key": key, "Values": [tags[key]]} for key in ("Project", "Environment")],

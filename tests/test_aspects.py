@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from cdktf import Testing, TerraformStack
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -48,3 +49,6 @@ def test_the_resource_group_lists_the_environment_by_its_tags():
     assert group["name"] == "litellm-qa"
     query = json.loads(group["resource_query"]["query"])
     assert query["TagFilters"] == [{"Key": "Project", "Values": ["litellm"]}, {"Key": "Environment", "Values": ["qa"]}]
+    # The Resource Groups API's pattern for Description (CreateGroup refuses anything else, as
+    # moto did in make deploy-local: parentheses once broke every environment's first apply).
+    assert re.fullmatch(r"[\sa-zA-Z0-9_.-]{0,1024}", group["description"]), group["description"]
