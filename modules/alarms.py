@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Token
+from cdktf import Token
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
@@ -49,17 +49,14 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
-CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
+from core.kms_key_policy import CLOUDWATCH_SERVICE, account_administers_key, arn_field, cloudwatch_alarms_publish
+
 ALB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "ECS/ContainerInsights"
 RDS_NAMESPACE = "AWS/RDS"
 ELASTICACHE_NAMESPACE = "AWS/ElastiCache"
 GIB = 1024**3
 
-
-def _arn_field(arn: str, index: int) -> str:
-    """Field ``index`` of an ARN (1 partition, 3 region, 4 account), as a Terraform expression."""
-    return Fn.element(Fn.split(":", arn), index)
 
 
 def _is_reference(value: str) -> bool:
@@ -168,8 +165,8 @@ class Alarms(Construct):
         topic_key_arn = props.kms_key_arn or self._own_key(name)
         topic = SnsTopic(self, "topic", name=f"{name}-alarms", kms_master_key_id=topic_key_arn)
         alarm_arns = (
-            f"arn:{_arn_field(topic.arn, 1)}:cloudwatch:{_arn_field(topic.arn, 3)}:"
-            f"{_arn_field(topic.arn, 4)}:alarm:{name}-*"
+            f"arn:{arn_field(topic.arn, 1)}:cloudwatch:{arn_field(topic.arn, 3)}:"
+            f"{arn_field(topic.arn, 4)}:alarm:{name}-*"
         )
         topic_policy = DataAwsIamPolicyDocument(
             self, "topic-policy-document",
@@ -191,7 +188,7 @@ class Alarms(Construct):
                         ),
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="StringEquals", variable="aws:SourceAccount",
-                            values=[_arn_field(topic.arn, 4)],
+                            values=[arn_field(topic.arn, 4)],
                         ),
                     ],
                 ),
@@ -236,34 +233,12 @@ class Alarms(Construct):
         )
         # A separate policy resource because the statements need the account id, taken from the
         # key's own ARN: inside aws_kms_key.policy that would be a self-reference.
-        partition, account = _arn_field(key.arn, 1), _arn_field(key.arn, 4)
+        partition, account = arn_field(key.arn, 1), arn_field(key.arn, 4)
         key_policy = DataAwsIamPolicyDocument(
             self, "kms-key-policy-document",
             statement=[
-                # The account-root statement of the default key policy: without it IAM policies
-                # cannot grant use of the key and it becomes unmanageable.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministersKey",
-                    actions=["kms:*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"],
-                    )],
-                ),
-                # CloudWatch's KMS requests carry aws:SourceAccount (unlike EventBridge's, which
-                # is why the SNS guide's generic example has no condition): alarms of another
-                # account cannot use the key through CloudWatch (confused deputy).
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchAlarmsPublishToEncryptedTopic",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="Service", identifiers=[CLOUDWATCH_SERVICE],
-                    )],
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="StringEquals", variable="aws:SourceAccount", values=[account],
-                    )],
-                ),
+                account_administers_key(partition, account),
+                cloudwatch_alarms_publish(account),
             ],
         )
         KmsKeyPolicy(self, "kms-key-policy", key_id=key.key_id, policy=key_policy.json)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -35,14 +34,12 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.kms_key_policy import KmsKeyPolicy
 
+from core.kms_key_policy import account_administers_key, arn_field, cloudwatch_alarms_publish
+
 # KMS waits this long before deleting a key scheduled for deletion (7-30); the maximum leaves
 # time to notice that logs or secrets still need it.
 DELETION_WINDOW_DAYS = 30
 
-
-def _arn_field(arn: str, index: int) -> str:
-    """Field ``index`` of an ARN (1 partition, 3 region, 4 account), as a Terraform expression."""
-    return Fn.element(Fn.split(":", arn), index)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,18 +62,11 @@ class EncryptionKey(Construct):
             deletion_window_in_days=DELETION_WINDOW_DAYS,
             tags={"Name": name},
         )
-        partition, region, account = _arn_field(key.arn, 1), _arn_field(key.arn, 3), _arn_field(key.arn, 4)
+        partition, region, account = arn_field(key.arn, 1), arn_field(key.arn, 3), arn_field(key.arn, 4)
         document = DataAwsIamPolicyDocument(
             self, "key-policy-document",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministersKey",
-                    actions=["kms:*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"],
-                    )],
-                ),
+                account_administers_key(partition, account),
                 DataAwsIamPolicyDocumentStatement(
                     sid="CloudWatchLogsOfThisAccount",
                     actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
@@ -90,17 +80,7 @@ class EncryptionKey(Construct):
                         values=[f"arn:{partition}:logs:{region}:{account}:log-group:*"],
                     )],
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchAlarmsPublishToEncryptedTopic",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                        type="Service", identifiers=["cloudwatch.amazonaws.com"],
-                    )],
-                    condition=[DataAwsIamPolicyDocumentStatementCondition(
-                        test="StringEquals", variable="aws:SourceAccount", values=[account],
-                    )],
-                ),
+                cloudwatch_alarms_publish(account),
             ],
         )
         policy = KmsKeyPolicy(self, "key-policy", key_id=key.key_id, policy=document.json)
