@@ -64,6 +64,10 @@ ENDPOINT_SERVICES = (
 # Leaving them in makes moto refuse every object request: it ignores the Bool condition of the
 # aws:SecureTransport deny. Only the local run drops it; the real bootstrap keeps it.
 LOCAL_ONLY_DROPPED = {"bootstrap": ("aws_s3_bucket_policy",)}
+# For the same reason, an environment's bucket policy that holds nothing but the TLS-only denies
+# (core/private_bucket.py; the LiteLLM config bucket) is left out locally: with it, reading back
+# the config object fails with 403 on the second plan.
+TLS_CONDITION_KEYS = frozenset({"aws:SecureTransport", "s3:TlsVersion"})
 _APPLY_SUMMARY = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 _DESTROY_SUMMARY = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
 
@@ -148,7 +152,28 @@ def local_only_config(name: str, config: dict) -> tuple[dict, list[str]]:
     resources = config.get("resource", {})
     for tf_type in LOCAL_ONLY_DROPPED.get(name, ()):
         dropped += [f"{tf_type}.{n}" for n in resources.pop(tf_type, {}) if n != "//"]
+    documents = config.get("data", {}).get("aws_iam_policy_document", {})
+    policies = resources.get("aws_s3_bucket_policy", {})
+    for policy_name in [n for n, policy in policies.items() if n != "//"
+                        and _tls_only(documents, policy.get("policy", ""))]:
+        del policies[policy_name]
+        address = f"aws_s3_bucket_policy.{policy_name}"
+        if address in json.dumps(config):
+            raise DeployLocalError(f"{name}: {address} holds only TLS denies but something refers to it")
+        dropped.append(address)
+    if not policies:
+        resources.pop("aws_s3_bucket_policy", None)
     return config, dropped
+
+
+def _tls_only(documents: dict, policy: str) -> bool:
+    """Whether ``policy`` (a policy document's ``${data...json}``) holds only TLS-only denies."""
+    match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}", policy)
+    statements = documents.get(match.group(1), {}).get("statement", []) if match else []
+    return bool(statements) and all(
+        statement.get("effect") == "Deny"
+        and any(c.get("variable") in TLS_CONDITION_KEYS for c in statement.get("condition", []))
+        for statement in statements)
 
 
 def ephemeral_random_as_resources(config: dict) -> dict:
