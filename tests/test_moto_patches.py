@@ -63,7 +63,8 @@ def test_every_patch_has_a_reason_and_a_probe_here():
               "ec2-association-only-with-public-ip", "ec2-modify-instance-attribute-keeps-security-groups",
               "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
               "ecs-service-settings", "ec2-instance-groups-from-network-interface", "ec2-no-user-data-is-absent",
-              "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights"}
+              "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights",
+              "lambda-dead-letter-config"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -446,3 +447,30 @@ def test_patched_instance_keeps_groups_and_has_no_user_data(patched):
     ec2, instance, group = _instance_as_the_provider_launches_it()
     assert [g["GroupId"] for g in _describe(ec2, instance)["SecurityGroups"]] == [group]
     assert ec2.describe_instance_attribute(InstanceId=instance, Attribute="userData")["UserData"] == {}
+
+
+# ---------------------------------------------------------------------- lambda dead letters
+
+
+def _function_with_dead_letters():
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="litellm-prod-rotation-redeploy", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    queue = f"arn:aws:sqs:{REGION}:123456789012:litellm-prod-rotation-redeploy-dlq"
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.create_function(FunctionName="litellm-prod-rotation-redeploy", Runtime="python3.12", Role=role,
+                        Handler="handler.handler", Code={"ZipFile": b"fake"}, DeadLetterConfig={"TargetArn": queue})
+    return lam, queue
+
+
+def test_stock_moto_drops_the_dead_letter_config(stock):
+    lam, _ = _function_with_dead_letters()
+    assert "DeadLetterConfig" not in lam.get_function_configuration(FunctionName="litellm-prod-rotation-redeploy")
+
+
+def test_patched_function_keeps_its_dead_letter_config(patched):
+    lam, queue = _function_with_dead_letters()
+    name = "litellm-prod-rotation-redeploy"
+    assert lam.get_function_configuration(FunctionName=name)["DeadLetterConfig"] == {"TargetArn": queue}
+    other = queue.replace("-dlq", "-dlq2")
+    lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": other})
+    assert lam.get_function(FunctionName=name)["Configuration"]["DeadLetterConfig"] == {"TargetArn": other}

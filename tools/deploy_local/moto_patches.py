@@ -526,6 +526,35 @@ def _rds_performance_insights() -> None:
     _set(DBInstance, "update", update)
 
 
+def _lambda_dead_letter_config() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_configuration = LambdaFunction.get_configuration
+    original_update = LambdaFunction.update_configuration
+
+    def init(self, account_id, spec, *args, **kwargs) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.dead_letter_config = spec.get("DeadLetterConfig") or None
+
+    def get_configuration(self, *args, **kwargs):
+        configuration = original_configuration(self, *args, **kwargs)
+        if getattr(self, "dead_letter_config", None):
+            configuration["DeadLetterConfig"] = self.dead_letter_config
+        return configuration
+
+    def update_configuration(self, config_updates):
+        if "DeadLetterConfig" in config_updates:
+            self.dead_letter_config = config_updates["DeadLetterConfig"] or None
+        return original_update(self, config_updates)
+
+    # DeadLetterConfig was dropped, so prod's rotation function showed its dead-letter queue as
+    # a change on every plan.
+    _set(LambdaFunction, "__init__", init)
+    _set(LambdaFunction, "get_configuration", get_configuration)
+    _set(LambdaFunction, "update_configuration", update_configuration)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("elasticache-parameter-groups",
           "Create/Describe/Modify/Reset/DeleteCacheParameterGroup and DescribeCacheParameters are not "
@@ -591,6 +620,10 @@ PATCHES: tuple[Patch, ...] = (
     Patch("rds-performance-insights",
           "Performance Insights settings (enabled, KMS key, retention) are not stored, a diff on every prod plan.",
           _rds_performance_insights),
+    Patch("lambda-dead-letter-config",
+          "CreateFunction/UpdateFunctionConfiguration drop DeadLetterConfig, so prod's rotation "
+          "function shows its dead-letter queue as a change on every plan.",
+          _lambda_dead_letter_config),
 )
 
 
