@@ -116,6 +116,7 @@ destroy: install
 
 # No AWS account: a patched moto server on 127.0.0.1, the real terraform and aws provider.
 deploy-local: install
+	.venv/bin/python -m pytest -q -p no:cacheprovider -m emulator tests/test_moto_patches.py
 	.venv/bin/python -m tools.deploy_local --env $(ENV) $(if $(filter 1 true yes,$(KEEP)),--keep,)
 
 clean:

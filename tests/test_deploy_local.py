@@ -154,3 +154,7 @@ def test_make_target_is_declared_documented_and_passes_keep():
     dry = subprocess.run(["make", "-n", "--no-print-directory", "deploy-local", "ENV=prod", "KEEP=1"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert "-m tools.deploy_local --env prod --keep" in dry.stdout, dry.stdout + dry.stderr
+    # The moto-patch probes (kept out of make test by pytest.ini) run before the emulator starts.
+    lines = dry.stdout.splitlines()
+    probes = next(i for i, line in enumerate(lines) if "-m emulator tests/test_moto_patches.py" in line)
+    assert probes < next(i for i, line in enumerate(lines) if "-m tools.deploy_local" in line)

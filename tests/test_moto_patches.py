@@ -15,6 +15,8 @@ from moto import mock_aws
 from tools.deploy_local import moto_patches
 
 REGION = "ap-southeast-1"
+# Run by `make deploy-local` before it starts the emulator (pytest.ini keeps them out of make test).
+pytestmark = pytest.mark.emulator
 
 
 @pytest.fixture
