@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests import prefetch
 from tests.conftest import ROOT
 from tests.config_files import write_project
 
@@ -196,18 +197,30 @@ def test_the_app_sets_what_the_makefile_sets_for_node(tmp_path):
     assert environ["NODE_OPTIONS"] == "--max-old-space-size=4096 --disable-warning=DEP0044"
 
 
-def test_main_py_run_by_hand_prints_nothing(tmp_path):
+# A whole app process (about 5 s): started at collection in the background (tests/prefetch.py).
+@prefetch.job("main-by-hand", prefetch.COLLECTION, consumers={"main_by_hand"})
+def _run_main_by_hand(ctx: prefetch.Context):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NODE_OPTIONS", "CHECKPOINT_DISABLE") and not k.startswith("JSII_")}
+    env.update(CDKTF_OUTDIR=str(ctx.scratch / "out"), LITELLM_STACKS="bootstrap")
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    return result, (ctx.scratch / "out" / "stacks" / "bootstrap" / "cdk.tf.json").exists()
+
+
+@pytest.fixture(scope="module")
+def main_by_hand():
+    return prefetch.result("main-by-hand")
+
+
+def test_main_py_run_by_hand_prints_nothing(main_by_hand):
     """Without the Makefile's environment (NODE_OPTIONS, CHECKPOINT_DISABLE, PATH): no jsii
     banner (b'!!...' lines), no Node deprecation error. Only the small bootstrap stack, to keep
     it cheap."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NODE_OPTIONS", "CHECKPOINT_DISABLE") and not k.startswith("JSII_")}
-    env.update(CDKTF_OUTDIR=str(tmp_path / "out"), LITELLM_STACKS="bootstrap")
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result, synthesized = main_by_hand
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
-    assert (tmp_path / "out" / "stacks" / "bootstrap" / "cdk.tf.json").exists()
+    assert synthesized
 
 
 def test_make_synth_checks_the_config_first_and_asks_for_plain_output_without_a_terminal():
