@@ -51,11 +51,22 @@ def test_shipped_exceptions_are_reasoned_and_name_real_stacks(project):
         assert check.startswith(("CKV_", "CKV2_")) and len(reason) > 20
 
 
-def test_the_scan_includes_bootstrap_with_the_github_ci_feature_on(tmp_path):
+# A synth process of its own (about 3.5 s): in the background from collection on.
+@prefetch.job("ci-bootstrap-synth", prefetch.COLLECTION, consumers={"ci_bootstrap"})
+def _synthesize_ci_bootstrap(ctx: prefetch.Context) -> dict:
+    (ctx.scratch / "stacks").mkdir()
+    policy_scan.synthesize_ci_bootstrap(ctx.scratch)
+    return json.loads((ctx.scratch / "stacks" / policy_scan.CI_BOOTSTRAP_STACK / "cdk.tf.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ci_bootstrap() -> dict:
+    return prefetch.result("ci-bootstrap-synth")
+
+
+def test_the_scan_includes_bootstrap_with_the_github_ci_feature_on(ci_bootstrap):
     """Issue 14: the default synthesis has no CI roles, so checkov never saw the CI IAM."""
-    (tmp_path / "stacks").mkdir()
-    policy_scan.synthesize_ci_bootstrap(tmp_path)
-    stack = json.loads((tmp_path / "stacks" / policy_scan.CI_BOOTSTRAP_STACK / "cdk.tf.json").read_text())
+    stack = ci_bootstrap
     roles = [role["name"] for role in stack["resource"]["aws_iam_role"].values()]
     assert roles and all(name.endswith(("-plan", "-deploy")) for name in roles)
 
