@@ -95,8 +95,13 @@ def _plan_every_stack(ctx: prefetch.Context) -> dict[str, th.StackRun]:
     params = [getattr(getattr(item, "callspec", None), "params", {}) for item in ctx.selected
               if item.get_closest_marker("terraform") and "stack_run" in getattr(item, "fixturenames", ())]
     wanted = {p["stack"] for p in params if "stack" in p} & set(stacks) or set(stacks)
-    return th.run_stacks({name: stacks[name] for name in sorted(wanted)}, lambda name: ctx.scratch / name,
+    runs = th.run_stacks({name: stacks[name] for name in sorted(wanted)}, lambda name: ctx.scratch / name,
                          ctx.need("terraform-toolchain"), jobs=os.cpu_count() or 1)
+    # tests/test_state_secrets.py reads dev's saved plan as JSON: `show` here, in the background.
+    if "dev" in runs and not runs["dev"].failure("plan") and any(
+            item.nodeid.startswith("tests/test_state_secrets.py") for item in ctx.selected):
+        th.run_steps(runs["dev"], ctx.need("terraform-toolchain"), ["show"])
+    return runs
 
 
 @pytest.fixture(scope="session")
