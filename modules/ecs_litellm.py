@@ -80,6 +80,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
@@ -228,7 +230,7 @@ class LiteLLMServiceProps:
     secret_recovery_window_days: int = 7
     """For the generated secrets: 0 deletes at once on destroy (the name is free again), else 7-30."""
     kms_key_arn: str | None = None
-    """Customer-managed KMS key for the log group and the generated keys' secrets (the execution role may decrypt with it through Secrets Manager); None keeps the AWS-managed encryption."""
+    """Customer-managed KMS key for the log group, the generated keys' secrets (the execution role may decrypt with it through Secrets Manager), the config bucket and the ECR repository; None keeps the AWS-managed encryption."""
     kms_key_arns: tuple[str, ...] = ()
     """Customer-managed KMS keys protecting the ``secrets``; the execution role may decrypt with
     them only through Secrets Manager / SSM."""
@@ -262,7 +264,12 @@ class LiteLLMServiceProps:
     """Let ``destroy`` delete the repository with its images (otherwise it fails once one was
     pushed). For disposable environments only."""
     config_file: str | None = None
-    """Absolute path of a LiteLLM ``config.yaml`` to upload and load at start."""
+    """Absolute path of a LiteLLM ``config.yaml`` to upload and load at start. Its bucket is
+    encrypted with ``kms_key_arn`` when given (the task role may decrypt only this bucket's
+    objects, through S3), else with SSE-S3."""
+    config_access_logs: tuple[str, str] | None = None
+    """(bucket, key prefix) receiving the config bucket's S3 server access logs: who read or
+    changed the configuration. The target's policy must admit ``logging.s3.amazonaws.com``."""
 
     def __post_init__(self) -> None:
         def fail(message: str) -> None:
@@ -420,9 +427,10 @@ class LiteLLMService(Construct):
 
         module_environment = self._default_environment()
         config_object_arn: str | None = None
+        config_bucket_arn: str | None = None
         self.config_bucket_name: str | None = None
         if props.config_file is not None:
-            bucket_name, config_object_arn, digest = self._config_object(props.config_file)
+            bucket_name, config_bucket_arn, config_object_arn, digest = self._config_object(props.config_file)
             self.config_bucket_name = bucket_name
             module_environment.update({
                 "LITELLM_CONFIG_BUCKET_NAME": bucket_name,
@@ -438,7 +446,7 @@ class LiteLLMService(Construct):
         environment = {**module_environment, **props.environment}
 
         execution_role = self._execution_role(log_group, repository, secrets)
-        task_role = self._task_role(config_object_arn)
+        task_role = self._task_role(config_bucket_arn, config_object_arn)
         self.execution_role_arn: str = execution_role.arn
         self.task_role_arn: str = task_role.arn
         self.task_role_name: str = task_role.name
@@ -630,7 +638,11 @@ class LiteLLMService(Construct):
             image_tag_mutability="IMMUTABLE",
             force_delete=self.props.ecr_force_delete or None,
             image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
-            encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="AES256")],
+            # With the environment's key, ECR holds a grant on it (pulls need no KMS permission)
+            # and CloudTrail shows every use. Fixed at creation: changing it replaces the repository.
+            encryption_configuration=[EcrRepositoryEncryptionConfiguration(
+                encryption_type="KMS", kms_key=self.props.kms_key_arn,
+            ) if self.props.kms_key_arn else EcrRepositoryEncryptionConfiguration(encryption_type="AES256")],
             tags={"Name": name},
         )
         EcrLifecyclePolicy(
@@ -663,8 +675,8 @@ class LiteLLMService(Construct):
         )
         return repository
 
-    def _config_object(self, config_file: str) -> tuple[str, str, str]:
-        """Private bucket + object; returns (bucket name, object ARN, SHA-256 of the file)."""
+    def _config_object(self, config_file: str) -> tuple[str, str, str, str]:
+        """Private bucket + object; returns (bucket name, bucket ARN, object ARN, SHA-256 of the file)."""
         name = self.props.name
         digest = hashlib.sha256(Path(config_file).read_bytes()).hexdigest()
         # Bucket names are global across accounts: a recognisable prefix plus the suffix
@@ -677,18 +689,34 @@ class LiteLLMService(Construct):
             tags={"Name": f"{name}-config"},
         )
         public_access_block = block_public_access(self, "config-bucket", bucket.id)
-        # SSE-S3: the task role then needs no KMS permission to read the object.
+        # With the environment's key, reading the configuration takes a grant of that key on top
+        # of s3:GetObject, and the key's use is logged; without one, SSE-S3.
+        key = self.props.kms_key_arn
         S3BucketServerSideEncryptionConfigurationA(
             self, "config-bucket-encryption",
             bucket=bucket.id,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=(
                     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256",
+                        sse_algorithm="aws:kms" if key else "AES256",
+                        kms_master_key_id=key,
                     )
                 ),
+                # One data key per bucket instead of one KMS call per read.
+                bucket_key_enabled=True if key else None,
             )],
         )
+        # Every change of the configuration object reaches EventBridge (free, the default bus),
+        # so an account's rules can alert on it or audit it; nothing here consumes it.
+        S3BucketNotification(self, "config-bucket-events", bucket=bucket.id, eventbridge=True)
+        if self.props.config_access_logs is not None:
+            target_bucket, target_prefix = self.props.config_access_logs
+            S3BucketLoggingA(
+                self, "config-bucket-logging",
+                bucket=bucket.id,
+                target_bucket=target_bucket,
+                target_prefix=target_prefix,
+            )
         S3BucketVersioningA(
             self, "config-bucket-versioning",
             bucket=bucket.id,
@@ -733,7 +761,7 @@ class LiteLLMService(Construct):
             source_hash=digest,
             content_type="application/yaml",
         )
-        return bucket.bucket, f"{bucket.arn}/{CONFIG_OBJECT_KEY}", digest
+        return bucket.bucket, bucket.arn, f"{bucket.arn}/{CONFIG_OBJECT_KEY}", digest
 
     def _execution_role(
         self, log_group: CloudwatchLogGroup, repository: EcrRepository | None,
@@ -797,7 +825,7 @@ class LiteLLMService(Construct):
                       policy=policy.json)
         return role
 
-    def _task_role(self, config_object_arn: str | None) -> IamRole:
+    def _task_role(self, config_bucket_arn: str | None, config_object_arn: str | None) -> IamRole:
         props = self.props
         role = IamRole(
             self, "task-role",
@@ -810,6 +838,21 @@ class LiteLLMService(Construct):
             statements.append(DataAwsIamPolicyDocumentStatement(
                 sid="ReadConfig", actions=["s3:GetObject"], resources=[config_object_arn],
             ))
+            if props.kms_key_arn:
+                statements.append(DataAwsIamPolicyDocumentStatement(
+                    sid="DecryptConfig", actions=["kms:Decrypt"], resources=[props.kms_key_arn],
+                    # With a bucket key, S3 names the bucket in the encryption context.
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="kms:ViaService",
+                            values=[f"s3.{props.region}.amazonaws.com"],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="kms:EncryptionContext:aws:s3:arn",
+                            values=[config_bucket_arn],
+                        ),
+                    ],
+                ))
         if props.enable_execute_command:
             statements.append(DataAwsIamPolicyDocumentStatement(
                 sid="EcsExec", actions=list(ECS_EXEC_ACTIONS), resources=["*"],

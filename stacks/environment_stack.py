@@ -208,6 +208,7 @@ class EnvironmentStack(TerraformStack):
                 certificate_arn=env.alb_https_certificate_arn,
                 ssl_policy=env.alb_https_ssl_policy,
                 redirect_http_to_https=env.alb_redirect_http_to_https,
+                http_listener_enabled=env.alb_http_listener_enabled,
                 target_port=env.litellm_container_port,
                 health_check_path=env.litellm_health_check_path,
                 access_logs_enabled=env.alb_access_logs_enabled,
@@ -280,6 +281,7 @@ class EnvironmentStack(TerraformStack):
                 # Dev must tear down even after images were pushed; production keeps them.
                 ecr_force_delete=not env.production_like,
                 config_file=env.litellm_config_file,
+                config_access_logs=alb.server_access_logs_target,
                 secret_recovery_window_days=env.secret_recovery_window_days,
             ),
         )

@@ -12,14 +12,14 @@ from cdktf import Testing, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from modules.alb import LoadBalancer, LoadBalancerProps
-from tests.helpers import data_sources, json_argument, ref, ref_target, resources
+from tests.helpers import data_sources, ref, ref_target, resources
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 TLS13_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 SERVICE_SG = "sg-0litellmservice"
 EXPOSED = ("security_group_id", "arn", "arn_suffix", "dns_name", "zone_id", "target_group_arn",
-           "target_group_arn_suffix", "request_count_resource_label", "url", "http_listener_arn")
-OPTIONAL = ("https_listener_arn", "web_acl_arn", "access_logs_bucket", "waf_log_group_name")
+           "target_group_arn_suffix", "request_count_resource_label", "url")
+OPTIONAL = ("http_listener_arn", "https_listener_arn", "web_acl_arn", "access_logs_bucket", "waf_log_group_name")
 
 
 # Four CIDRs: more than one ALB rule can hold next to two paths.
@@ -67,6 +67,15 @@ CASES = {
         waf_log_retention_days=90,
         admin_cidrs=(),
     ),
+    # What environments/prod.toml sets: no port 80 at all.
+    "https-only": _props(
+        name="unit-tls-only",
+        ingress_cidrs=("0.0.0.0/0",),
+        allowed_security_group_ids=("sg-0allowedbyconfig",),
+        certificate_arn=CERTIFICATE,
+        http_listener_enabled=False,
+        admin_cidrs=ADMIN_CIDRS,
+    ),
 }
 
 
@@ -85,6 +94,8 @@ def synthesized() -> dict[str, tuple[str, dict, LoadBalancer]]:
         for attribute in EXPOSED + OPTIONAL:
             if getattr(alb, attribute) is not None:
                 TerraformOutput(stack, attribute, value=getattr(alb, attribute))
+        if alb.server_access_logs_target is not None:
+            TerraformOutput(stack, "server_access_logs_bucket", value=alb.server_access_logs_target[0])
         text = Testing.synth(stack)
         out[case] = (text, json.loads(text), alb)
     return out
@@ -154,6 +165,32 @@ def test_redirect_makes_port_80_answer_301_to_https(synthesized):
     assert Testing.to_have_resource_with_properties(
         text, "aws_lb_listener", {"port": 443, "protocol": "HTTPS", "ssl_policy": TLS13_POLICY}
     )
+
+
+def test_https_only_has_no_port_80_listener_or_ingress_and_sends_hsts(synthesized):
+    _, stack, alb = synthesized["https-only"]
+    listeners = _listeners(stack)
+    assert sorted(listeners) == [443]
+    assert _forwards_to_target_group(stack, listeners[443])
+    assert listeners[443]["routing_http_response_strict_transport_security_header_value"].startswith("max-age=")
+    ports = {r["from_port"] for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()}
+    assert ports == {443}
+    assert alb.http_listener_arn is None and len(alb.listeners) == 1
+    assert alb.url.startswith("https://")
+    # The admin fence sits on the one listener there is.
+    fenced = {ref_target(stack, rule["listener_arn"])["port"]
+              for rule in resources(stack, "aws_lb_listener_rule").values()}
+    assert fenced == {443}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"http_listener_enabled": False}, "needs certificate_arn"),
+    ({"http_listener_enabled": False, "certificate_arn": CERTIFICATE, "redirect_http_to_https": True},
+     "redirect_http_to_https needs the HTTP listener"),
+])
+def test_closing_port_80_needs_https_and_no_redirect(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _props(**overrides)
 
 
 def test_redirect_without_certificate_is_rejected():
@@ -226,7 +263,7 @@ def test_only_listener_ports_are_open_to_the_configured_cidrs(synthesized, case)
     assert "ingress" not in group and "egress" not in group
     cidr_rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
                   if "cidr_ipv4" in r]
-    ports = (80, 443) if props.certificate_arn else (80,)
+    ports = ((80,) if props.http_listener_enabled else ()) + ((443,) if props.certificate_arn else ())
     assert sorted((r["from_port"], r["cidr_ipv4"]) for r in cidr_rules) == sorted(
         (port, cidr) for port in ports for cidr in props.ingress_cidrs
     )
@@ -269,8 +306,8 @@ def test_egress_exists_only_towards_the_targets_given(synthesized, case):
 
 
 def _rules(stack: dict) -> list[dict]:
-    """The web ACL's rules, in the WAF API's JSON (the module passes them as rule_json)."""
-    return json_argument(stack, _one(stack, "aws_wafv2_web_acl")["rule_json"])
+    """The web ACL's typed rule blocks."""
+    return _one(stack, "aws_wafv2_web_acl")["rule"]
 
 
 def test_waf_is_off_unless_enabled(synthesized):
@@ -284,46 +321,46 @@ def test_waf_counts_oversized_bodies_instead_of_blocking_prompts(synthesized):
     _, stack, _ = synthesized["prod"]
     acl = _one(stack, "aws_wafv2_web_acl")
     assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
-    assert "rule" not in acl, "typed rule blocks and rule_json conflict"
+    # Rule blocks (readable in plans and by checkov), never a JSON string beside them.
+    assert "rule_json" not in acl
     groups = {
-        r["Statement"]["ManagedRuleGroupStatement"]["Name"]: r
-        for r in _rules(stack) if "ManagedRuleGroupStatement" in r["Statement"]
+        r["statement"]["managed_rule_group_statement"]["name"]: r
+        for r in _rules(stack) if "managed_rule_group_statement" in r["statement"]
     }
     common = groups["AWSManagedRulesCommonRuleSet"]
-    statement = common["Statement"]["ManagedRuleGroupStatement"]
-    assert statement["VendorName"] == "AWS"
-    overrides = {o["Name"]: o["ActionToUse"] for o in statement["RuleActionOverrides"]}
-    assert overrides == {"SizeRestrictions_BODY": {"Count": {}}, "CrossSiteScripting_BODY": {"Count": {}}}
+    statement = common["statement"]["managed_rule_group_statement"]
+    assert statement["vendor_name"] == "AWS"
+    overrides = {o["name"]: o["action_to_use"] for o in statement["rule_action_override"]}
+    assert overrides == {"SizeRestrictions_BODY": {"count": {}}, "CrossSiteScripting_BODY": {"count": {}}}
     # The group's own actions stay in force for every other rule.
-    assert common["OverrideAction"] == {"None": {}}
+    assert common["override_action"] == {"none": {}}
     bad_inputs = groups["AWSManagedRulesKnownBadInputsRuleSet"]
-    assert bad_inputs["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
-    assert bad_inputs["OverrideAction"] == {"None": {}}
+    assert bad_inputs["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS"
+    assert "rule_action_override" not in bad_inputs["statement"]["managed_rule_group_statement"]
+    assert bad_inputs["override_action"] == {"none": {}}
+    assert all("action" not in r for r in groups.values()), "a group rule takes override_action only"
 
 
 def test_waf_rate_limits_per_ip_and_blocks(synthesized):
     _, stack, _ = synthesized["prod"]
-    (rate_rule,) = [r for r in _rules(stack) if "RateBasedStatement" in r["Statement"]]
-    statement = rate_rule["Statement"]["RateBasedStatement"]
-    assert statement["Limit"] == 750
-    assert statement["AggregateKeyType"] == "IP"
-    assert statement.get("EvaluationWindowSec", 300) == 300
-    assert rate_rule["Action"] == {"Block": {}}
+    (rate_rule,) = [r for r in _rules(stack) if "rate_based_statement" in r["statement"]]
+    statement = rate_rule["statement"]["rate_based_statement"]
+    assert statement["limit"] == 750
+    assert statement["aggregate_key_type"] == "IP"
+    assert statement["evaluation_window_sec"] == 300
+    assert rate_rule["action"] == {"block": {}}
+    assert "override_action" not in rate_rule
 
 
 def test_waf_rules_have_unique_priorities_and_full_visibility(synthesized):
     _, stack, _ = synthesized["prod"]
     acl = _one(stack, "aws_wafv2_web_acl")
     rules = _rules(stack)
-    priorities = [rule["Priority"] for rule in rules]
+    priorities = [rule["priority"] for rule in rules]
     assert len(set(priorities)) == len(priorities) == 3
-    configs = [{
-        "cloudwatch_metrics_enabled": r["VisibilityConfig"]["CloudWatchMetricsEnabled"],
-        "sampled_requests_enabled": r["VisibilityConfig"]["SampledRequestsEnabled"],
-        "metric_name": r["VisibilityConfig"]["MetricName"],
-    } for r in rules]
+    assert len({rule["name"] for rule in rules}) == 3
     metrics = set()
-    for config in [acl["visibility_config"]] + configs:
+    for config in [acl["visibility_config"]] + [r["visibility_config"] for r in rules]:
         assert config["cloudwatch_metrics_enabled"] is True
         assert config["sampled_requests_enabled"] is True
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", config["metric_name"])
@@ -415,6 +452,30 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(synt
     assert set(stack["data"]) == {"aws_iam_policy_document"}
 
 
+def test_access_log_bucket_takes_server_access_logs_of_this_accounts_same_named_buckets(synthesized):
+    _, stack, alb = synthesized["prod"]
+    policy = _one(stack, "aws_s3_bucket_policy")
+    reference = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}", policy["policy"])
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[reference.group(1)]["statement"]}
+    logs = statements["AllowS3ServerAccessLogs"]
+    assert logs["effect"] == "Allow" and logs["actions"] == ["s3:PutObject"]
+    assert logs["principals"] == [{"type": "Service", "identifiers": ["logging.s3.amazonaws.com"]}]
+    (resource,) = logs["resources"]
+    assert re.fullmatch(r"\$\{aws_s3_bucket\.[\w-]+\.arn\}/s3-server-access/\*", resource)
+    conditions = {c["variable"]: c for c in logs["condition"]}
+    assert conditions["aws:SourceArn"]["test"] == "ArnLike"
+    assert conditions["aws:SourceArn"]["values"] == ["arn:aws:s3:::unit-prod-*"]
+    assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
+    assert conditions["aws:SourceAccount"]["values"][0].endswith(".owner_id}")
+    # The target goes through the policy resource, so a logging source waits for the policy.
+    _, prefix = alb.server_access_logs_target
+    assert prefix == "s3-server-access/"
+    target = stack["output"]["server_access_logs_bucket"]["value"]
+    assert ref(target)[0::2] == ("aws_s3_bucket_policy", "bucket")
+    assert ref_target(stack, target) is policy
+    assert synthesized["http"][2].server_access_logs_target is None
+
+
 # --- exposed attributes, names, secrets -------------------------------------------------------
 
 
@@ -429,12 +490,15 @@ def test_exposed_attributes_point_at_the_right_resources(synthesized, case):
         ("zone_id", "aws_lb", "zone_id"),
         ("target_group_arn", "aws_lb_target_group", "arn"),
         ("target_group_arn_suffix", "aws_lb_target_group", "arn_suffix"),
-        ("http_listener_arn", "aws_lb_listener", "arn"),
     ):
         assert ref(outputs[key])[0::2] == (tf_type, attribute)
+    if not CASES[case].http_listener_enabled:
+        assert "http_listener_arn" not in outputs
+        return
     lb_suffix, group_suffix = outputs["request_count_resource_label"].split("/")
     assert ref(lb_suffix)[0::2] == ("aws_lb", "arn_suffix")
     assert ref(group_suffix)[0::2] == ("aws_lb_target_group", "arn_suffix")
+    assert ref(outputs["http_listener_arn"])[0::2] == ("aws_lb_listener", "arn")
     http = ref_target(stack, outputs["http_listener_arn"])
     assert http["port"] == 80
 

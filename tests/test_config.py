@@ -192,6 +192,11 @@ BAD_ENVIRONMENTS = {
     "fargate memory for cpu": ({"litellm_task_cpu": 256, "litellm_task_memory": 4096}, "litellm_task_memory", "valid: 512, 1024, 2048"),
     "negative desired count": ({"litellm_desired_count": -1}, "litellm_desired_count", "between 0 and 100"),
     "redirect without certificate": ({"alb_redirect_http_to_https": True}, "alb_redirect_http_to_https", "needs alb_https_certificate_arn"),
+    "port 80 closed without certificate": ({"alb_http_listener_enabled": False}, "alb_http_listener_enabled", "needs alb_https_certificate_arn"),
+    "redirect from a closed port 80": (
+        {"alb_http_listener_enabled": False, "alb_redirect_http_to_https": True,
+         "alb_https_certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b8f8a4e-1c1d-4e55-9a2b-6d1f0f3a9c11"},
+        "alb_redirect_http_to_https", "no port 80 to redirect from"),
     "malformed certificate arn": ({"alb_https_certificate_arn": "arn:aws:iam::123456789012:server-certificate/x"}, "alb_https_certificate_arn", "not an ACM certificate ARN"),
     "certificate from another region": (
         {"alb_https_certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0b8f8a4e-1c1d-4e55-9a2b-6d1f0f3a9c11"},

@@ -6,6 +6,7 @@ it against the rest of the stack (IAM, security groups, target group wiring)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -44,6 +45,8 @@ OPTIONAL = ("ecr_repository_url", "config_bucket_name", "master_key_secret_arn",
 
 
 ALB_SUBNET_CIDRS = ("10.20.0.0/24", "10.20.1.0/24")
+ENVIRONMENT_KEY = "arn:aws:kms:eu-west-1:123456789012:key/5a6b7c8d-0000-4000-8000-00000000e0e0"
+ACCESS_LOG_TARGET = ("unit-keyed-alb-logs-20260101", "s3-server-access/")
 
 
 def _props(**overrides) -> LiteLLMServiceProps:
@@ -113,6 +116,11 @@ def synthesized(config_files) -> dict[str, tuple[str, dict]]:
         "dev": None,  # built below: its secrets reference a secret created in the same stack
         "prod": _prod_props(config_files["prod"]),
         "prod-edited": _prod_props(config_files["prod-edited"]),
+        # A production-like environment's own key and ALB log bucket (stacks/environment_stack.py).
+        "prod-keyed": dataclasses.replace(
+            _prod_props(config_files["prod"]), name="unit-keyed", kms_key_arn=ENVIRONMENT_KEY,
+            ecr_repository_enabled=True, config_access_logs=ACCESS_LOG_TARGET,
+        ),
         "supplied": _props(
             name="unit-own",
             port=8080,
@@ -553,7 +561,6 @@ def test_ecr_repository_is_immutable_scanned_and_pullable(synthesized):
     assert repository["name"] == "unit-test/litellm"
     assert repository["image_tag_mutability"] == "IMMUTABLE"
     assert repository["image_scanning_configuration"]["scan_on_push"] is True
-    assert repository["encryption_configuration"][0]["encryption_type"] in ("AES256", "KMS")
     lifecycle = json.loads(_one(stack, "aws_ecr_lifecycle_policy")["policy"])
     untagged = [r for r in lifecycle["rules"] if r["selection"]["tagStatus"] == "untagged"]
     assert untagged and untagged[0]["selection"]["countType"] == "sinceImagePushed"
@@ -670,7 +677,12 @@ def test_config_file_is_uploaded_to_a_private_bucket_and_loaded(synthesized, con
                                           "ignore_public_acls", "restrict_public_buckets"))
     assert _one(stack, "aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
     (rule,) = _one(stack, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
-    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] in ("AES256", "aws:kms")
+    # No environment key here (prod-keyed has one): SSE-S3.
+    assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+    # Changes of the object reach EventBridge.
+    notification = _one(stack, "aws_s3_bucket_notification")
+    assert notification["bucket"] == bucket_ref and notification["eventbridge"] is True
+    assert resources(stack, "aws_s3_bucket_logging") == {}
     assert _one(stack, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
     # Versions do not pile up forever (every deploy with an edited config adds one).
     lifecycle = _one(stack, "aws_s3_bucket_lifecycle_configuration")
@@ -696,6 +708,38 @@ def test_task_role_may_read_only_the_config_object(synthesized):
     actions = _actions(statements)
     assert actions["s3:GetObject"] == [f"${{aws_s3_bucket.{bucket_id}.arn}}/{upload['key']}"]
     assert set(actions) == {"s3:GetObject"} | ECS_EXEC_ACTIONS
+
+
+def test_with_the_environment_key_the_config_bucket_and_repository_use_it(synthesized):
+    _, stack = synthesized["prod-keyed"]
+    upload = _one(stack, "aws_s3_object")
+    bucket_ref, bucket_id = upload["bucket"], ref(upload["bucket"])[1]
+    (rule,) = _one(stack, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
+    assert rule["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "aws:kms", "kms_master_key_id": ENVIRONMENT_KEY}
+    assert rule["bucket_key_enabled"] is True
+    # The task role may decrypt with the key only through S3, and only this bucket's objects.
+    statements = _role_policy_document(stack, "unit-keyed-litellm-task")
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in s["actions"]]
+    assert decrypt["actions"] == ["kms:Decrypt"] and decrypt["resources"] == [ENVIRONMENT_KEY]
+    conditions = {c["variable"]: (c["test"], c["values"]) for c in decrypt["condition"]}
+    assert conditions == {
+        "kms:ViaService": ("StringEquals", ["s3.eu-west-1.amazonaws.com"]),
+        "kms:EncryptionContext:aws:s3:arn": ("StringEquals", [f"${{aws_s3_bucket.{bucket_id}.arn}}"]),
+    }
+    # Who read or changed the configuration lands in the ALB's log bucket.
+    logging = _one(stack, "aws_s3_bucket_logging")
+    assert logging["bucket"] == bucket_ref
+    assert (logging["target_bucket"], logging["target_prefix"]) == ACCESS_LOG_TARGET
+    (encryption,) = _one(stack, "aws_ecr_repository")["encryption_configuration"]
+    assert encryption == {"encryption_type": "KMS", "kms_key": ENVIRONMENT_KEY}
+
+
+def test_without_the_environment_key_the_task_role_has_no_key_grant(synthesized):
+    _, stack = synthesized["prod"]
+    assert not any(a.startswith("kms:") for a in _actions(_role_policy_document(stack, "unit-prod-litellm-task")))
+    (encryption,) = _one(synthesized["dev"][1], "aws_ecr_repository")["encryption_configuration"]
+    assert encryption == {"encryption_type": "AES256"}
 
 
 def test_editing_the_config_file_changes_the_task_definition(synthesized):

@@ -408,6 +408,8 @@ _WEB_ACL = "arn:aws:wafv2:{r}:{a}:regional/webacl/"
 _BUCKET = "arn:aws:s3:::{bucket}"
 _S3_BUCKET_WRITES = {
     "aws_s3_bucket_lifecycle_configuration": "s3:PutLifecycleConfiguration",
+    "aws_s3_bucket_logging": "s3:PutBucketLogging",
+    "aws_s3_bucket_notification": "s3:PutBucketNotification",
     "aws_s3_bucket_ownership_controls": "s3:PutBucketOwnershipControls",
     "aws_s3_bucket_policy": "s3:PutBucketPolicy",
     "aws_s3_bucket_public_access_block": "s3:PutBucketPublicAccessBlock",
@@ -454,6 +456,9 @@ DEPLOY_CALLS: dict[str, list[tuple[str, str, str]]] = {
                                    ("ec2:RevokeSecurityGroupIngress", _EC2 + "security-group/sg-0default", "own"),
                                    ("ec2:RevokeSecurityGroupEgress", _EC2 + "security-group/sg-0default", "own")],
     "aws_ecr_repository": [("ecr:CreateRepository", "arn:aws:ecr:{r}:{a}:repository/{name}", "create"),
+                           # With the environment key: ECR checks it and takes a grant on it.
+                           ("kms:DescribeKey", _KEY, "own"), ("kms:CreateGrant", _KEY, "own"),
+                           ("kms:RetireGrant", _KEY, "own"),
                            ("ecr:DeleteRepository", "arn:aws:ecr:{r}:{a}:repository/{name}", "own")],
     "aws_ecr_lifecycle_policy": [("ecr:PutLifecyclePolicy", "arn:aws:ecr:{r}:{a}:repository/{repository}", "own"),
                                  ("ecr:DeleteLifecyclePolicy", "arn:aws:ecr:{r}:{a}:repository/{repository}", "own")],
@@ -555,7 +560,9 @@ DEPLOY_CALLS: dict[str, list[tuple[str, str, str]]] = {
     "aws_s3_bucket": [("s3:CreateBucket", _BUCKET, "none"), ("s3:PutBucketTagging", _BUCKET, "none"),
                       ("s3:DeleteBucket", _BUCKET, "none")],
     **{tf_type: [(action, _BUCKET, "none")] for tf_type, action in _S3_BUCKET_WRITES.items()},
-    "aws_s3_object": [("s3:PutObject", _BUCKET + "/{key}", "none"), ("s3:DeleteObject", _BUCKET + "/{key}", "none")],
+    "aws_s3_object": [("s3:PutObject", _BUCKET + "/{key}", "none"), ("s3:DeleteObject", _BUCKET + "/{key}", "none"),
+                      # Into a bucket encrypted with the environment key.
+                      ("kms:GenerateDataKey", _KEY, "own")],
     "aws_scheduler_schedule_group": [
         ("scheduler:CreateScheduleGroup", "arn:aws:scheduler:{r}:{a}:schedule-group/{name}", "create"),
         ("scheduler:DeleteScheduleGroup", "arn:aws:scheduler:{r}:{a}:schedule-group/{name}", "own")],

@@ -66,7 +66,7 @@ def test_every_patch_has_a_reason_and_a_probe_here():
               "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
               "ecs-service-settings", "ec2-instance-groups-from-network-interface", "ec2-no-user-data-is-absent",
               "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights",
-              "lambda-dead-letter-config"}
+              "lambda-dead-letter-config", "s3-delete-markers-outlive-versioning"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -476,3 +476,32 @@ def test_patched_function_keeps_its_dead_letter_config(patched):
     other = queue.replace("-dlq", "-dlq2")
     lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": other})
     assert lam.get_function(FunctionName=name)["Configuration"]["DeadLetterConfig"] == {"TargetArn": other}
+
+
+def _bucket_emptied_after_versioning_was_suspended():
+    """What destroy does to the config bucket: the object goes (a delete marker), the versioning
+    resource goes (suspended), then force_destroy deletes every version and marker."""
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket = "litellm-dev-config-probe"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="config.yaml", Body=b"model_list: []\n")
+    s3.delete_object(Bucket=bucket, Key="config.yaml")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    listed = s3.list_object_versions(Bucket=bucket)
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+               for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
+    assert len(objects) == 2
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    s3.delete_bucket(Bucket=bucket)
+    return s3, bucket
+
+
+def test_stock_moto_cannot_empty_a_bucket_whose_versioning_was_suspended(stock):
+    with pytest.raises(AttributeError, match="dispose"):
+        _bucket_emptied_after_versioning_was_suspended()
+
+
+def test_patched_bucket_with_delete_markers_empties_and_goes(patched):
+    s3, bucket = _bucket_emptied_after_versioning_was_suspended()
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

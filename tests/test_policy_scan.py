@@ -42,6 +42,25 @@ def test_parse_errors_are_failures():
     assert "could not parse" in policy_scan.report_text([result], [])
 
 
+def test_excepted_findings_beyond_the_budget_fail_the_scan():
+    exceptions = {("prod", "CKV_AWS_150"): "r", ("prod", "CKV_AWS_151"): "r"}
+    prod = policy_scan.evaluate("prod", _report("CKV_AWS_150", "CKV_AWS_150", "CKV_AWS_151"), exceptions)
+    assert not prod.failed and len(prod.excepted) == 3
+    assert policy_scan.over_budget([prod], {"prod": 3}) == []
+    (over,) = policy_scan.over_budget([prod], {"prod": 2})
+    assert over == "prod: 3 excepted findings, budget 2"
+    assert "OVER BUDGET" in policy_scan.report_text([prod], [], [over])
+    assert policy_scan.over_budget([prod], {"dev": 0}) == []
+
+
+def test_shipped_budget_holds_prod_to_issue_14s_fifteen(tmp_path):
+    assert policy_scan.load_budget() == {"prod": 15}
+    bad = tmp_path / "exceptions.toml"
+    bad.write_text("[budget]\nprod = -1\n")
+    with pytest.raises(SystemExit, match="budget.prod"):
+        policy_scan.load_budget(bad)
+
+
 def test_shipped_exceptions_are_reasoned_and_name_real_stacks(project):
     exceptions = policy_scan.load_exceptions()
     stacks = {"bootstrap", policy_scan.CI_BOOTSTRAP_STACK} | {env.stack_name for env in project.environments}

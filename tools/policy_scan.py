@@ -10,6 +10,8 @@ Why a wrapper instead of plain `checkov -d cdktf.out`:
   no longer matches anything fails the run too (the file stays honest);
 * it runs offline: `--skip-download`, no result upload, no version check.
 
+* ``[budget]`` in the same file caps how many findings the exceptions may cover per stack (prod:
+  15, issue 14), so exceptions cannot pile up unnoticed;
 * the default synthesis has no CI roles (github_repository is opt-in), so it also synthesizes
   the bootstrap stack with the GitHub CI feature on, scanned as the stack ``bootstrap-ci``.
 
@@ -59,6 +61,20 @@ def load_exceptions(path: Path = EXCEPTIONS_FILE) -> dict[tuple[str, str], str]:
         for stack in stacks:
             out[(stack, check)] = reason
     return out
+
+
+def load_budget(path: Path = EXCEPTIONS_FILE) -> dict[str, int]:
+    """Stack -> most findings its exceptions may cover (stacks without an entry: no cap)."""
+    budget = tomllib.loads(path.read_text()).get("budget", {})
+    for stack, limit in budget.items():
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise SystemExit(f"{path.name}: budget.{stack} must be a whole number >= 0")
+    return budget
+
+
+def over_budget(results: list["StackResult"], budget: dict[str, int]) -> list[str]:
+    return [f"{r.stack}: {len(r.excepted)} excepted findings, budget {budget[r.stack]}"
+            for r in results if r.stack in budget and len(r.excepted) > budget[r.stack]]
 
 
 def checkov_command() -> list[str]:
@@ -153,7 +169,7 @@ def run(outdir: Path, exceptions: dict[tuple[str, str], str]) -> tuple[list[Stac
     return results, stale
 
 
-def report_text(results: list[StackResult], stale: list[str]) -> str:
+def report_text(results: list[StackResult], stale: list[str], over: list[str] = ()) -> str:
     lines = ["| stack | passed | failed | excepted | parse errors |", "|---|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r.stack} | {r.passed} | {len(r.failed)} | {len(r.excepted)} | {r.parsing_errors} |")
@@ -164,6 +180,8 @@ def report_text(results: list[StackResult], stale: list[str]) -> str:
             lines.append(f"FAIL {r.stack}: checkov could not parse the stack ({r.parsing_errors} file(s))")
     for entry in stale:
         lines.append(f"STALE exception (matches nothing; remove it): {entry}")
+    for entry in over:
+        lines.append(f"OVER BUDGET (fix findings instead of excepting them): {entry}")
     return "\n".join(lines)
 
 
@@ -172,14 +190,16 @@ def main() -> int:
     parser.add_argument("--outdir", type=Path, help="existing cdktf.out to scan (default: synthesize)")
     args = parser.parse_args()
     exceptions = load_exceptions()
+    budget = load_budget()
     if args.outdir:
         results, stale = run(args.outdir, exceptions)
     else:
         with tempfile.TemporaryDirectory(prefix="policy-synth-") as tmp:
             synthesize(Path(tmp))
             results, stale = run(Path(tmp), exceptions)
-    print(report_text(results, stale))
-    failed = any(r.failed or r.parsing_errors for r in results) or stale
+    over = over_budget(results, budget)
+    print(report_text(results, stale, over))
+    failed = any(r.failed or r.parsing_errors for r in results) or stale or over
     return 1 if failed else 0
 
 

@@ -250,6 +250,10 @@ class EnvironmentConfig:
     alb_redirect_http_to_https: bool = field(
         default=False, metadata=_doc("Port 80 answers 301 to 443; needs alb_https_certificate_arn.")
     )
+    alb_http_listener_enabled: bool = field(
+        default=True,
+        metadata=_doc("false: no port 80 at all (HTTPS only, HSTS sent); API keys then never reach the ALB in clear text, which a redirect cannot promise. Needs alb_https_certificate_arn."),
+    )
     # LiteLLM's PostgreSQL (modules/rds_postgres).
     rds_master_username: str = field(default="litellm", metadata=_doc("Master user of LiteLLM's database."))
     rds_manage_master_password: bool = field(

@@ -62,6 +62,11 @@ def _check_service(values: dict, source: str, problems: list[str]) -> None:
             problems.append(_problem(source, "alb_https_certificate_arn", f"certificate is in {match['region']}, but an ALB can only use a certificate from its own region {values['aws_region']}"))
     if values.get("alb_redirect_http_to_https") and not arn:
         problems.append(_problem(source, "alb_redirect_http_to_https", "redirecting to HTTPS needs alb_https_certificate_arn"))
+    if values.get("alb_http_listener_enabled") is False:
+        if not arn:
+            problems.append(_problem(source, "alb_http_listener_enabled", "closing port 80 needs alb_https_certificate_arn (the load balancer would have no listener)"))
+        if values.get("alb_redirect_http_to_https"):
+            problems.append(_problem(source, "alb_redirect_http_to_https", "there is no port 80 to redirect from: alb_http_listener_enabled = false"))
     environment = values.get("environment", "")
     # Keys and prompts cross the internet in clear text otherwise, in dev as much as in prod.
     if not values.get("alb_internal") and not arn and not values.get("alb_allow_http_only"):

@@ -571,11 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     run.env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096 --disable-warning=DEP0044")
     print(f"deploy-local {args.env} ({'production-like' if run.production_like else 'dev-like'}); scratch {scratch}")
     status = 0
+    failure = ""
     try:
         execute(run)
         print(f"\ndeploy-local {args.env}: OK")
     except DeployLocalError as error:
-        print(f"\ndeploy-local {args.env}: FAILED: {error}", file=sys.stderr)
+        failure = str(error)
         status = 1
     except KeyboardInterrupt:
         status = 130
@@ -583,8 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         (scratch / "driver-error.txt").write_text(traceback.format_exc())
-        print(f"\ndeploy-local {args.env}: FAILED: {type(error).__name__}: {error}\n"
-              f"(traceback: {scratch / 'driver-error.txt'})", file=sys.stderr)
+        failure = f"{type(error).__name__}: {error}\n(traceback: {scratch / 'driver-error.txt'})"
         status = 1
     finally:
         summary(run)
@@ -595,6 +595,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"terraform working directories: {scratch / 'stacks'} (with TF_CLI_CONFIG_FILE={run.toolchain.env.get('TF_CLI_CONFIG_FILE') if run.toolchain else ''})")
         else:
             stop_moto(run)
+        if failure:
+            # Last, on stdout too: CI logs show the end of the output, and the error belongs there.
+            sys.stdout.flush()
+            print(f"\ndeploy-local {args.env}: FAILED: {failure}\n(emulator log: {scratch / 'moto.log'})",
+                  file=sys.stderr, flush=True)
     return status
 
 

@@ -555,6 +555,22 @@ def _lambda_dead_letter_config() -> None:
     _set(LambdaFunction, "update_configuration", update_configuration)
 
 
+def _s3_delete_markers_outlive_versioning() -> None:
+    from moto.s3.utils import _VersionedKeyStore
+
+    def pop(self, key: str) -> None:
+        for version in self.getlist(key, []):
+            # A delete marker holds no data: nothing to dispose of.
+            if hasattr(version, "dispose"):
+                version.dispose()
+        dict.pop(self, key)
+
+    # Deleting the versions of an object in a bucket whose versioning was suspended after a
+    # delete marker was written fails with HTTP 500: what destroy does to the config bucket when
+    # the object and the versioning resource go before the bucket is emptied (force_destroy).
+    _set(_VersionedKeyStore, "pop", pop)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("elasticache-parameter-groups",
           "Create/Describe/Modify/Reset/DeleteCacheParameterGroup and DescribeCacheParameters are not "
@@ -624,6 +640,10 @@ PATCHES: tuple[Patch, ...] = (
           "CreateFunction/UpdateFunctionConfiguration drop DeadLetterConfig, so prod's rotation "
           "function shows its dead-letter queue as a change on every plan.",
           _lambda_dead_letter_config),
+    Patch("s3-delete-markers-outlive-versioning",
+          "DeleteObjects on a bucket whose versioning was suspended after a delete marker was written "
+          "fails with HTTP 500 (a delete marker has no dispose()): destroy cannot empty the config bucket.",
+          _s3_delete_markers_outlive_versioning),
 )
 
 
