@@ -106,8 +106,9 @@ MAX_LB_NAME = 32
 MAX_BUCKET_PREFIX = 37
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
-# /health/readiness answers from the proxy itself (and its DB connection); /health calls every
-# configured model, costs money, needs a key and fails whenever one provider is down.
+# /health/liveliness and /health/readiness answer from the proxy itself (readiness also from its
+# DB connection); /health calls every configured model, costs money, needs a key and fails
+# whenever one provider is down.
 HEALTH_CHECK_MATCHER = "200"
 # A new task turns healthy after 2 x 15 s; a hung one leaves after 3 x 15 s. The 10 s timeout
 # leaves room for a readiness probe that queries PostgreSQL while the task is busy streaming.
@@ -202,7 +203,9 @@ class LoadBalancerProps:
     ``certificate_arn``. An API client sends its key with the first request, so a redirect only
     answers after the key crossed the network in clear text; a closed port 80 receives nothing."""
     target_port: int = 4000
-    health_check_path: str = "/health/readiness"
+    health_check_path: str = "/health/liveliness"
+    """Liveliness answers from the process alone; readiness answers 503 while the database is
+    unreachable, so checking it would take every task out (and recycle it) in a database outage."""
     deregistration_delay: int = 120
     """Seconds a stopping task keeps its in-flight requests (streams) before the ALB drops it."""
     access_logs_enabled: bool = False

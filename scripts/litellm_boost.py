@@ -30,8 +30,9 @@ malformed arguments (argparse's convention); 130 interrupted.
 
 Override hooks (environment variables): ``LITELLM_MANUAL_CONTROL_URL`` is used instead of looking
 up the API by name (tests, or an API behind a custom domain); ``LITELLM_GATEWAY_URL`` is the URL
-whose ``/health/readiness`` is checked after scaling up (e.g. your HTTPS domain: the ALB's own
-DNS name is not on its certificate).
+whose ``/health/readiness`` is checked after scaling up. Without it the environment's
+``litellm_public_url`` is used, else the ALB's DNS name (which is not on a custom domain's
+certificate).
 """
 
 from __future__ import annotations
@@ -438,7 +439,8 @@ def signed_call(aws: Aws, method: str, url: str, payload: dict | None = None) ->
 
 
 def gateway_url(aws: Aws, target: Target) -> str | None:
-    override = os.environ.get(GATEWAY_URL_VARIABLE)
+    # The configured public URL is the name on the certificate; the ALB's DNS name is not.
+    override = os.environ.get(GATEWAY_URL_VARIABLE) or target.env.litellm_public_url
     if override:
         return override.rstrip("/")
     try:

@@ -45,6 +45,8 @@ ENVIRONMENTS = {
     "plain": {},
     "scaled": {"litellm_autoscaling_enabled": True, "litellm_autoscaling_min_capacity": 2,
                "litellm_autoscaling_max_capacity": 6, "alb_https_certificate_arn": CERTIFICATE},
+    # A certificate for the team's own domain: the ALB's DNS name is not on it.
+    "domain": {"alb_https_certificate_arn": CERTIFICATE, "litellm_public_url": "https://llm.example.com/"},
 }
 
 
@@ -348,7 +350,7 @@ def test_the_environment_region_wins_over_aws_region(moto, project_root, monkeyp
 
 def test_unknown_environment_lists_the_available_ones(project_root, capsys):
     assert run(project_root, "--env", "staging")[0] == 1
-    assert "unknown environment 'staging': available: dev, plain, scaled" in capsys.readouterr().err
+    assert "unknown environment 'staging': available: dev, domain, plain, scaled" in capsys.readouterr().err
 
 
 def test_configuration_problems_are_listed_without_traceback(tmp_path, capsys):
@@ -670,6 +672,14 @@ def test_gateway_url_comes_from_the_load_balancer_by_name(moto, project_root):
     # "scaled" has an HTTPS certificate.
     assert boost.gateway_url(aws, boost.resolve_target(project_root, "scaled", None)) == f"https://{dns['scaled']}"
     assert boost.gateway_url(aws, boost.resolve_target(project_root, "dev", None)) is None
+
+
+def test_gateway_url_is_the_configured_public_url_when_there_is_one(moto, project_root, monkeypatch):
+    # No load balancer exists: the public URL is used without looking one up.
+    aws = boost.Aws(REGION)
+    assert boost.gateway_url(aws, boost.resolve_target(project_root, "domain", None)) == "https://llm.example.com"
+    monkeypatch.setenv(boost.GATEWAY_URL_VARIABLE, "https://override.example.com")
+    assert boost.gateway_url(aws, boost.resolve_target(project_root, "domain", None)) == "https://override.example.com"
 
 
 def test_ctrl_c_exits_130_without_traceback(moto, project_root, capsys):

@@ -66,7 +66,8 @@ def test_every_patch_has_a_reason_and_a_probe_here():
               "ec2-launch-template-own-tags", "ec2-security-group-rule-description", "rds-db-parameters-source",
               "ecs-service-settings", "ec2-instance-groups-from-network-interface", "ec2-no-user-data-is-absent",
               "elbv2-any-acm-certificate", "appautoscaling-tags", "rds-performance-insights",
-              "lambda-dead-letter-config", "s3-delete-markers-outlive-versioning"}
+              "lambda-dead-letter-config", "s3-delete-markers-outlive-versioning",
+              "s3-eventbridge-notification-readback"}
     assert set(names) == probed, "a new patch needs its stock probe and patched check in this file"
 
 
@@ -505,3 +506,25 @@ def test_stock_moto_cannot_empty_a_bucket_whose_versioning_was_suspended(stock):
 def test_patched_bucket_with_delete_markers_empties_and_goes(patched):
     s3, bucket = _bucket_emptied_after_versioning_was_suspended()
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def _bucket_with_eventbridge_events():
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket = "litellm-prod-config-probe"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    return s3, bucket
+
+
+def test_stock_moto_forgets_eventbridge_notifications_on_read(stock):
+    s3, bucket = _bucket_with_eventbridge_events()
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+
+
+def test_patched_bucket_reports_its_eventbridge_notifications(patched):
+    s3, bucket = _bucket_with_eventbridge_events()
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
+    # A bucket without any notification still answers with none.
+    s3.create_bucket(Bucket="litellm-prod-other", CreateBucketConfiguration={"LocationConstraint": REGION})
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="litellm-prod-other")

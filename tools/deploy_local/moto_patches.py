@@ -571,6 +571,27 @@ def _s3_delete_markers_outlive_versioning() -> None:
     _set(_VersionedKeyStore, "pop", pop)
 
 
+def _s3_eventbridge_notification_readback() -> None:
+    from moto.core.responses import ActionResult
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self):
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        only_eventbridge = (configuration is not None and configuration.event_bridge is not None
+                            and not (configuration.topic or configuration.queue or configuration.cloud_function))
+        if not only_eventbridge:
+            return original(self)
+        # What AWS returns when EventBridge delivery is on: an empty EventBridgeConfiguration.
+        self.data["Action"] = "GetBucketNotificationConfiguration"
+        return self.serialized(ActionResult({"EventBridgeConfiguration": {}}))
+
+    # GetBucketNotificationConfiguration leaves out EventBridgeConfiguration, so the config
+    # bucket's `eventbridge = true` reads back false: a change on every plan.
+    _set(S3Response, "get_bucket_notification", get_bucket_notification)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("elasticache-parameter-groups",
           "Create/Describe/Modify/Reset/DeleteCacheParameterGroup and DescribeCacheParameters are not "
@@ -644,6 +665,10 @@ PATCHES: tuple[Patch, ...] = (
           "DeleteObjects on a bucket whose versioning was suspended after a delete marker was written "
           "fails with HTTP 500 (a delete marker has no dispose()): destroy cannot empty the config bucket.",
           _s3_delete_markers_outlive_versioning),
+    Patch("s3-eventbridge-notification-readback",
+          "GetBucketNotificationConfiguration leaves out EventBridgeConfiguration, so the config bucket's "
+          "eventbridge = true reads back as false: a diff on every plan.",
+          _s3_eventbridge_notification_readback),
 )
 
 
