@@ -8,10 +8,10 @@ Why a wrapper instead of plain `checkov -d cdktf.out`:
 * per-resource skip comments do not exist in JSON, so exceptions live in
   `checkov-exceptions.toml`, one check id per environment with a reason, and an exception that
   no longer matches anything fails the run too (the file stays honest);
-* it runs offline: `--skip-download`, no result upload, no version check.
-
+* it runs offline: `--skip-download`, no result upload, no version check;
 * ``[budget]`` in the same file caps how many findings the exceptions may cover per stack (prod:
-  15, issue 14), so exceptions cannot pile up unnoticed;
+  15, issue 14), so exceptions cannot pile up unnoticed.
+
 * the default synthesis has no CI roles (github_repository is opt-in), so it also synthesizes
   the bootstrap stack with the GitHub CI feature on, scanned as the stack ``bootstrap-ci``.
 
@@ -72,7 +72,7 @@ def load_budget(path: Path = EXCEPTIONS_FILE) -> dict[str, int]:
     return budget
 
 
-def over_budget(results: list["StackResult"], budget: dict[str, int]) -> list[str]:
+def over_budget(results: list[StackResult], budget: dict[str, int]) -> list[str]:
     return [f"{r.stack}: {len(r.excepted)} excepted findings, budget {budget[r.stack]}"
             for r in results if r.stack in budget and len(r.excepted) > budget[r.stack]]
 

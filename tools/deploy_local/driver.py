@@ -596,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stop_moto(run)
         if failure:
-            # Last, on stdout too: CI logs show the end of the output, and the error belongs there.
+            # After the step table and the emulator's shutdown: CI shows only the end of the output.
             sys.stdout.flush()
             print(f"\ndeploy-local {args.env}: FAILED: {failure}\n(emulator log: {scratch / 'moto.log'})",
                   file=sys.stderr, flush=True)
